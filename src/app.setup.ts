@@ -1,0 +1,58 @@
+import type { LogLevel as NestLogLevel } from '@nestjs/common';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { LogLevel } from './config/app.config.js';
+import metadata from './metadata.js';
+
+/** API.md: bodies over 100 KiB are a 413. */
+export const BODY_LIMIT_BYTES = 100 * 1024;
+
+const NEST_LOG_LEVELS: NestLogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+const LEVEL_INDEX: Record<LogLevel, number> = { silent: -1, fatal: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5 };
+
+/** The Nest log levels at and above `LOG_LEVEL`. */
+export function nestLogLevels(level: LogLevel): NestLogLevel[] {
+  return NEST_LOG_LEVELS.slice(0, LEVEL_INDEX[level] + 1);
+}
+
+export function createFastifyAdapter(): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    routerOptions: { ignoreTrailingSlash: true },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+}
+
+/** Everything the running app and the end-to-end tests share, applied before `init()`. */
+export async function configureApp(app: NestFastifyApplication): Promise<void> {
+  app.setGlobalPrefix('api');
+  // JSON only: without a text/plain parser, any other body type is a 415.
+  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  app.enableShutdownHooks();
+  await setUpSwagger(app);
+}
+
+async function setUpSwagger(app: NestFastifyApplication): Promise<void> {
+  await SwaggerModule.loadPluginMetadata(metadata);
+  const config = new DocumentBuilder()
+    .setTitle('Event Management API')
+    .setDescription(
+      'Organizers publish events, anyone registers for a seat, and a full event keeps a fair waitlist. ' +
+        'Errors are RFC 9457 problem details (`application/problem+json`). Lists are bare JSON arrays ' +
+        'with `X-Total-Count` and RFC 8288 `Link` headers. Every path also works with a trailing slash.',
+    )
+    .setVersion('1.0')
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description: 'The `access` token from /api/login',
+    })
+    .build();
+  const document = SwaggerModule.createDocument(app, config);
+  SwaggerModule.setup('api/docs', app, document, {
+    jsonDocumentUrl: 'api/docs-json',
+    swaggerOptions: { persistAuthorization: true },
+  });
+}

@@ -1,0 +1,69 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import { InjectRepository } from '@nestjs/typeorm';
+import { type EntityManager, In, LessThan, Repository } from 'typeorm';
+import { TransactionRunner } from '../database/transaction.runner.js';
+import { LoginSession } from './login-session.entity.js';
+import { RevokedToken } from './revoked-token.entity.js';
+
+const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+
+/**
+ * The revoked-token table: consulted on every authenticated request, shared
+ * by every instance through the database, so revocations hold across
+ * restarts and instances.
+ */
+@Injectable()
+export class RevocationsService {
+  private readonly logger = new Logger(RevocationsService.name);
+
+  constructor(
+    @InjectRepository(RevokedToken) private readonly revoked: Repository<RevokedToken>,
+    private readonly transactions: TransactionRunner,
+  ) {}
+
+  /** One primary-key lookup: is this token, or the login session it belongs to, revoked? */
+  isRevoked(tokenId: string, sessionId: string): Promise<boolean> {
+    return this.revoked.exists({ where: { id: In([tokenId, sessionId]) } });
+  }
+
+  /**
+   * Marks a refresh token used. The primary key makes this the atomic step of
+   * rotation: of several concurrent uses, one insert wins and the others fail
+   * with a unique violation.
+   */
+  async revokeToken(manager: EntityManager, tokenId: string, userId: number, expiresAt: Date): Promise<void> {
+    await manager.insert(RevokedToken, { id: tokenId, kind: 'token', userId, revokedAt: new Date(), expiresAt });
+  }
+
+  /**
+   * Revokes whole login sessions: every access and refresh token they issued.
+   * `expiresAt` must be no earlier than the expiry of the last token they cover.
+   */
+  async revokeSessions(manager: EntityManager, userId: number, sessionIds: string[], expiresAt: Date): Promise<void> {
+    if (sessionIds.length === 0) return;
+    const revokedAt = new Date();
+    const rows = [...new Set(sessionIds)].map((id) => ({ id, kind: 'session' as const, userId, revokedAt, expiresAt }));
+    // An already revoked session stays revoked: ignore the duplicate.
+    await manager.createQueryBuilder().insert().into(RevokedToken).values(rows).orIgnore().execute();
+  }
+
+  @Interval(PURGE_INTERVAL_MS)
+  async purgeOnSchedule(): Promise<void> {
+    await this.purgeExpired().catch((error: Error) =>
+      this.logger.warn(`Purge of expired revocations failed: ${error.message}`),
+    );
+  }
+
+  /** Drops revocations and sessions whose tokens have all expired anyway. */
+  async purgeExpired(now = new Date()): Promise<{ revocations: number; sessions: number }> {
+    const [revocations, sessions] = await this.transactions.run(async (manager) => [
+      (await manager.delete(RevokedToken, { expiresAt: LessThan(now) })).affected ?? 0,
+      (await manager.delete(LoginSession, { expiresAt: LessThan(now) })).affected ?? 0,
+    ]);
+    if (revocations + sessions > 0) {
+      this.logger.log(`Purged ${revocations} expired revocations and ${sessions} expired sessions`);
+    }
+    return { revocations, sessions };
+  }
+}

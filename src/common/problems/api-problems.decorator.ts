@@ -1,0 +1,55 @@
+import { STATUS_CODES } from 'node:http';
+import { applyDecorators } from '@nestjs/common';
+import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ProblemDto } from './problem.dto.js';
+
+const WHEN: Record<number, string> = {
+  400: 'Invalid input: every bad field is named in `errors`',
+  401: 'No valid access token (or bad credentials); see `WWW-Authenticate`',
+  403: 'Authenticated, but not allowed to do this',
+  404: 'No such resource (other users’ drafts included)',
+  409: 'Conflicts with the current state',
+  413: 'Body over 100 KiB',
+  415: 'Body not sent as application/json',
+  503: 'Database unavailable; see `Retry-After`',
+};
+
+const EXAMPLE_DETAIL: Record<number, string> = {
+  400: 'Invalid input: capacity.',
+  401: 'Authentication credentials were not provided.',
+  403: 'You do not have permission to perform this action.',
+  404: 'Not found.',
+  409: 'The request conflicts with the current state of the resource.',
+  413: 'The request body is larger than the 100 KiB limit.',
+  415: 'Requests with a body must be sent as application/json.',
+  503: 'The database is unavailable; retry shortly.',
+};
+
+/**
+ * Documents the problem-details responses a route can give. Every route can
+ * also answer 503 when the database is down, so that one is always added.
+ */
+export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
+  const all = [...new Set([...statuses, 503])].sort();
+  return applyDecorators(
+    ApiExtraModels(ProblemDto),
+    ...all.map((status) =>
+      ApiResponse({
+        status,
+        description: WHEN[status] ?? STATUS_CODES[status],
+        content: {
+          'application/problem+json': {
+            schema: { $ref: getSchemaPath(ProblemDto) },
+            example: {
+              type: 'about:blank',
+              title: STATUS_CODES[status],
+              status,
+              detail: EXAMPLE_DETAIL[status] ?? STATUS_CODES[status],
+              ...(status === 400 && { errors: { capacity: ['capacity must be an integer number'] } }),
+            },
+          },
+        },
+      }),
+    ),
+  );
+}

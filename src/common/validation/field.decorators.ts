@@ -1,0 +1,68 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiHideProperty, ApiProperty, type ApiPropertyOptions } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { Allow, registerDecorator, ValidateIf, type ValidationOptions } from 'class-validator';
+import { parseZonedDateTime } from './zoned-date-time.js';
+
+/**
+ * The field may be left out, but not sent as `null` (class-validator's
+ * `@IsOptional()` would let `null` through to a NOT NULL column).
+ */
+export function Optional(): PropertyDecorator {
+  return ValidateIf((_object, value) => value !== undefined);
+}
+
+/** Trims surrounding whitespace from a string before it is validated. */
+export function Trim(): PropertyDecorator {
+  return Transform(({ value }) => (typeof value === 'string' ? value.trim() : value));
+}
+
+/** Trims and lower-cases, for values compared case-insensitively such as emails. */
+export function Normalize(): PropertyDecorator {
+  return Transform(({ value }) => (typeof value === 'string' ? value.trim().toLowerCase() : value));
+}
+
+/** An RFC 3339 date-time with a zone, naming a date that exists. */
+export function IsZonedDateTime(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isZonedDateTime',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: `${String(propertyName)} must be an RFC 3339 date-time with a zone (Z or ±hh:mm), such as 2025-02-15T10:00:00Z, on a date that exists`,
+        ...options,
+      },
+      validator: { validate: (value: unknown) => parseZonedDateTime(value) !== undefined },
+    });
+}
+
+export function ZonedDateTimeField(options: ApiPropertyOptions = {}): PropertyDecorator {
+  return applyDecorators(
+    IsZonedDateTime(),
+    ApiProperty({
+      type: String,
+      format: 'date-time',
+      example: '2025-02-15T10:00:00Z',
+      ...options,
+    } as ApiPropertyOptions),
+  );
+}
+
+/**
+ * A field the API returns for this resource: accepted and ignored in a body,
+ * so a client can send back what it read. Not shown in the request schema.
+ */
+export function ReadOnlyField(): PropertyDecorator {
+  return applyDecorators(Allow(), ApiHideProperty());
+}
+
+/** A query parameter that must be a plain decimal integer (`?page=2`); anything else fails validation. */
+export function QueryInteger(): PropertyDecorator {
+  return Transform(({ value }) => (typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value));
+}
+
+/** A query parameter that must be `true` or `false`. */
+export function QueryBoolean(): PropertyDecorator {
+  return Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value));
+}

@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+import { registerAs } from '@nestjs/config';
+import { IsIn, IsOptional, Matches } from 'class-validator';
+import { dataDir } from './data-dir.js';
+import { validateEnv } from './validate-env.js';
+
+class DatabaseEnvironment {
+  @IsOptional()
+  @Matches(/^(mysql|mariadb):\/\/[^/]+\/[A-Za-z0-9_$-]+(\?.*)?$|^sqlite:.+$/, {
+    message: 'DATABASE_URL must be mysql://user:pass@host:port/database, sqlite:<file path> or sqlite::memory:',
+  })
+  DATABASE_URL?: string;
+
+  @IsIn(['true', 'false'], { message: 'DATABASE_MIGRATE must be true or false' })
+  DATABASE_MIGRATE: string = 'true';
+}
+
+export type DatabaseConfig =
+  { type: 'mysql'; url: string; migrate: boolean } | { type: 'sqlite'; file: string; migrate: boolean };
+
+/** Parses the database settings; shared by the app and the TypeORM CLI's `ormconfig.ts`. */
+export function readDatabaseConfig(env: NodeJS.ProcessEnv = process.env): DatabaseConfig {
+  const values = validateEnv(DatabaseEnvironment, env);
+  const migrate = values.DATABASE_MIGRATE === 'true';
+  const url = values.DATABASE_URL;
+  if (url === undefined) return { type: 'sqlite', file: join(dataDir(env), 'events.sqlite'), migrate };
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    return { type: 'sqlite', file: file === ':memory:' ? ':memory:' : file, migrate };
+  }
+  return { type: 'mysql', url: url.replace(/^mariadb:/, 'mysql:'), migrate };
+}
+
+export const databaseConfig = registerAs('database', () => readDatabaseConfig());

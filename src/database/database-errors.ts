@@ -1,0 +1,52 @@
+import { QueryFailedError } from 'typeorm';
+
+type DriverError = { code?: string; errno?: number; message?: string };
+
+function driverError(error: unknown): DriverError | undefined {
+  if (error instanceof QueryFailedError) return error.driverError as DriverError;
+  if (error && typeof error === 'object' && 'code' in error) return error as DriverError;
+  return undefined;
+}
+
+/** A unique index refused the write; `constraint` is the index name when the driver says it. */
+export function uniqueViolation(error: unknown): { constraint?: string } | undefined {
+  const cause = driverError(error);
+  if (cause?.code === 'ER_DUP_ENTRY') {
+    return { constraint: /for key '(?:[^.']*\.)?([^']+)'/.exec(cause.message ?? '')?.[1] };
+  }
+  if (cause?.code === 'SQLITE_CONSTRAINT_UNIQUE' || cause?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+    return { constraint: /UNIQUE constraint failed: (\S+)/.exec(cause.message ?? '')?.[1] };
+  }
+  return undefined;
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_CON_COUNT_ERROR',
+  'ER_LOCK_WAIT_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+  'ER_QUERY_INTERRUPTED',
+  'ER_CLIENT_INTERACTION_TIMEOUT',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_IOERR',
+  'SQLITE_CANTOPEN',
+  'SQLITE_FULL',
+]);
+
+/** The database could not be reached or did not answer in time: worth a 503 and a retry. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const cause = driverError(error);
+  if (cause?.code && UNAVAILABLE_CODES.has(cause.code)) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /Pool is closed|Can't add new command when connection is in closed state|connect ETIMEDOUT|Connection lost/i.test(
+    message,
+  );
+}

@@ -1,0 +1,4 @@
+import { InitialSchema1764201600000 } from './1764201600000-initial-schema.js';
+
+/** Every migration, oldest first; the app runs them at boot and the TypeORM CLI through `ormconfig.ts`. */
+export const MIGRATIONS = [InitialSchema1764201600000];

@@ -1,0 +1,27 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+@Entity('users')
+export class User {
+  @PrimaryGeneratedColumn()
+  id: number;
+
+  /** As the user typed it; shown back to clients. */
+  @Column({ type: 'varchar', length: 150 })
+  username: string;
+
+  /** Lower-cased username: makes uniqueness and login case-insensitive on every database. */
+  @Index('uq_users_username_normalized', { unique: true })
+  @Column({ type: 'varchar', length: 150 })
+  usernameNormalized: string;
+
+  /** Trimmed and lower-cased before it is stored. */
+  @Index('uq_users_email', { unique: true })
+  @Column({ type: 'varchar', length: 254 })
+  email: string;
+
+  @Column({ type: 'varchar', length: 255 })
+  passwordHash: string;
+
+  @Column({ type: 'datetime', precision: 3 })
+  dateJoined: Date;
+}

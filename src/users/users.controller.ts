@@ -1,0 +1,31 @@
+import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { type AuthenticatedUser, CurrentUser } from '../common/decorators/current-user.decorator.js';
+import { Public } from '../common/decorators/public.decorator.js';
+import { ApiProblems } from '../common/problems/api-problems.decorator.js';
+import { RegisterUserDto } from './dto/register-user.dto.js';
+import { type MeDto, type UserDto, toMeDto, toUserDto } from './dto/user.dto.js';
+import { UsersService } from './users.service.js';
+
+@ApiTags('Users and tokens')
+@Controller()
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  /** Create an account. Usernames and emails are unique regardless of letter case. */
+  @Public()
+  @Post('register')
+  @HttpCode(HttpStatus.CREATED)
+  @ApiProblems(400, 409, 413, 415)
+  async register(@Body() dto: RegisterUserDto): Promise<UserDto> {
+    return toUserDto(await this.users.register(dto));
+  }
+
+  /** The account the access token belongs to. */
+  @Get('me')
+  @ApiBearerAuth()
+  @ApiProblems(401)
+  async me(@CurrentUser() caller: AuthenticatedUser): Promise<MeDto> {
+    return toMeDto(await this.users.getAccount(caller.id));
+  }
+}

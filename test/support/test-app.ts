@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent.js';
+import { inject } from 'vitest';
+import { AppModule } from '../../src/app.module.js';
+import { configureApp, createFastifyAdapter } from '../../src/app.setup.js';
+
+/** One secret per test process, so tokens from one suite's app work in another app of the same suite. */
+const TEST_SECRET = randomBytes(32).toString('hex');
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  http: TestAgent;
+  close: () => Promise<void>;
+}
+
+/**
+ * Boots the real application over HTTP on the run's database: MariaDB when
+ * the run was started with DATABASE_URL, else a fresh in-memory SQLite.
+ * `env` overrides environment variables for this app only.
+ */
+export async function startApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_SECRET,
+    DATABASE_URL: inject('databaseUrl'),
+    LOG_LEVEL: 'silent',
+  });
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  try {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(), { logger: false });
+    await configureApp(app);
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+    return { app, http: request(app.getHttpServer()), close: () => app.close() };
+  } finally {
+    process.env = saved;
+  }
+}
+
+export const isMysql = (): boolean => inject('databaseUrl').startsWith('mysql:');
