@@ -8,7 +8,10 @@ import { AppModule } from '../../src/app.module.js';
 import { configureApp, createFastifyAdapter } from '../../src/app.setup.js';
 
 /** One secret per test process, so tokens from one suite's app work in another app of the same suite. */
-const TEST_SECRET = randomBytes(32).toString('hex');
+export const TEST_JWT_SECRET = randomBytes(32).toString('hex');
+/** The defaults of JWT_ISSUER and JWT_AUDIENCE, for tests that forge tokens. */
+export const TEST_JWT_ISSUER = 'event-api';
+export const TEST_JWT_AUDIENCE = 'event-api';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -25,7 +28,7 @@ export async function startApp(env: Record<string, string | undefined> = {}): Pr
   const saved = { ...process.env };
   Object.assign(process.env, {
     NODE_ENV: 'test',
-    JWT_SECRET: TEST_SECRET,
+    JWT_SECRET: TEST_JWT_SECRET,
     DATABASE_URL: inject('databaseUrl'),
     LOG_LEVEL: 'silent',
   });

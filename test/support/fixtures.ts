@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import type TestAgent from 'supertest/lib/agent.js';
+import { expect } from 'vitest';
+
+export interface TestUser {
+  id: number;
+  username: string;
+  email: string;
+  password: string;
+  access: string;
+  refresh: string;
+}
+
+/** A name no other test (or run on a shared database) uses. */
+export function unique(prefix = 'user'): string {
+  return `${prefix}_${randomBytes(5).toString('hex')}`;
+}
+
+/** Registers a fresh user and logs them in. */
+export async function createUser(
+  http: TestAgent,
+  overrides: Partial<Pick<TestUser, 'username' | 'email' | 'password'>> = {},
+): Promise<TestUser> {
+  const username = overrides.username ?? unique();
+  const email = overrides.email ?? `${username}@example.com`;
+  const password = overrides.password ?? 'correct horse battery';
+  const registered = await http.post('/api/register/').send({ username, email, password });
+  expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+  const tokens = await login(http, username, password);
+  return { id: registered.body.id, username, email: registered.body.email, password, ...tokens };
+}
+
+export async function login(
+  http: TestAgent,
+  username: string,
+  password: string,
+): Promise<{ access: string; refresh: string }> {
+  const response = await http.post('/api/login/').send({ username, password });
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+  return { access: response.body.access, refresh: response.body.refresh };
+}
+
+export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+/** A valid event body; the date is a year ahead unless overridden. */
+export function eventBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const nextYear = new Date(Date.now() + 365 * 86_400_000);
+  nextYear.setUTCMilliseconds(0);
+  return {
+    title: unique('Event'),
+    description: 'A test event',
+    date_time: nextYear.toISOString().replace('.000Z', 'Z'),
+    location: 'New York',
+    status: 'active',
+    capacity: 100,
+    ...overrides,
+  };
+}
+
+export async function createEvent(http: TestAgent, user: TestUser, overrides: Record<string, unknown> = {}) {
+  const response = await http.post('/api/events/').set(bearer(user.access)).send(eventBody(overrides));
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  return response.body as Record<string, unknown> & { id: number };
+}
