@@ -2,12 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { isDatabaseUnavailable, uniqueViolation } from '../../database/database-errors.js';
-import {
-  DuplicateValueException,
-  InvalidInputException,
-  ServiceUnavailableException,
-  UnauthenticatedException,
-} from './problem.exceptions.js';
+import { DuplicateValueException, InvalidInputException, UnauthenticatedException } from './problem.exceptions.js';
 
 /** An RFC 9457 problem details body, as API.md defines it. */
 export interface Problem {
@@ -24,7 +19,8 @@ interface ProblemResponse {
 }
 
 const BEARER_REALM = 'Bearer realm="api"';
-const DATABASE_RETRY_AFTER_SECONDS = 5;
+/** 503s (the database is down or busy) tell clients to come back after this long. */
+const RETRY_AFTER_SECONDS = 5;
 
 /** What Fastify's own errors (body parsing, limits) mean, in our words. */
 const FASTIFY_DETAILS: Record<string, string> = {
@@ -87,7 +83,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (isDatabaseUnavailable(exception)) {
       return {
         problem: problemOf(503, 'The database is unavailable; retry shortly.'),
-        headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+        headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
       };
     }
     if (uniqueViolation(exception)) {
@@ -103,9 +99,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const tokenError = exception instanceof UnauthenticatedException && exception.tokenError;
       headers['WWW-Authenticate'] = tokenError ? `${BEARER_REALM}, error="invalid_token"` : BEARER_REALM;
     }
-    if (exception instanceof ServiceUnavailableException) {
-      headers['Retry-After'] = String(exception.retryAfterSeconds);
-    }
+    if (status === HttpStatus.SERVICE_UNAVAILABLE) headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
     const errors =
       exception instanceof InvalidInputException || exception instanceof DuplicateValueException
         ? exception.errors

@@ -35,13 +35,3 @@ export class UnauthenticatedException extends HttpException {
     super(detail, HttpStatus.UNAUTHORIZED);
   }
 }
-
-/** 503: the database did not answer; the client may retry after `retryAfterSeconds`. */
-export class ServiceUnavailableException extends HttpException {
-  constructor(
-    detail: string,
-    readonly retryAfterSeconds = 5,
-  ) {
-    super(detail, HttpStatus.SERVICE_UNAVAILABLE);
-  }
-}

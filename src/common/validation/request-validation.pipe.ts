@@ -40,12 +40,15 @@ export class RequestValidationPipe implements PipeTransform {
 
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     if (metadata.type === 'body') {
-      if (metadata.metatype && metadata.metatype !== Object && !isJsonObject(value ?? {})) {
+      // No body at all reads as an empty object; a JSON body that is not an object (null, an array) is refused.
+      if (metadata.metatype && metadata.metatype !== Object && value !== undefined && !isJsonObject(value)) {
         throw new InvalidInputException({ body: ['must be a JSON object'] }, 'The request body must be a JSON object.');
       }
       return this.bodies.transform(value, metadata);
     }
-    return this.queries.transform(value, metadata);
+    if (metadata.type === 'query') return this.queries.transform(value, metadata);
+    // Path parameters keep their raw string for their own pipe (`@IdParam()` accepts plain decimal digits only).
+    return value;
   }
 }
 
