@@ -15,6 +15,12 @@ export function nestLogLevels(level: LogLevel): NestLogLevel[] {
   return NEST_LOG_LEVELS.slice(0, LEVEL_INDEX[level] + 1);
 }
 
+/**
+ * Nest's own body parsers are off: they would add a form-urlencoded parser.
+ * Fastify's JSON parser (with its prototype-poisoning checks) is the only one left.
+ */
+export const NEST_APP_OPTIONS = { bodyParser: false } as const;
+
 export function createFastifyAdapter(): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,

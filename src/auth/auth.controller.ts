@@ -1,11 +1,11 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { type AuthenticatedUser, CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { Public } from '../common/decorators/public.decorator.js';
-import type { DetailDto } from '../common/dto/detail.dto.js';
+import { DetailDto } from '../common/dto/detail.dto.js';
 import { ApiProblems } from '../common/problems/api-problems.decorator.js';
 import { AuthService } from './auth.service.js';
-import { LoginDto, LogoutDto, RefreshDto, type TokenPairDto } from './dto/auth.dto.js';
+import { LoginDto, LogoutDto, RefreshDto, TokenPairDto } from './dto/auth.dto.js';
 
 @ApiTags('Users and tokens')
 @Controller()
@@ -16,6 +16,7 @@ export class AuthController {
   @Public()
   @Post('login')
   @HttpCode(HttpStatus.OK)
+  @ApiOkResponse({ type: TokenPairDto, description: 'A new login session' })
   @ApiProblems(400, 401, 413, 415)
   async login(@Body() dto: LoginDto): Promise<TokenPairDto> {
     const { refresh, access } = await this.auth.login(dto);
@@ -29,6 +30,7 @@ export class AuthController {
   @Public()
   @Post('token/refresh')
   @HttpCode(HttpStatus.OK)
+  @ApiOkResponse({ type: TokenPairDto, description: 'The next access and refresh token of the session' })
   @ApiProblems(400, 401, 413, 415)
   async refresh(@Body() dto: RefreshDto): Promise<TokenPairDto> {
     const { access, refresh } = await this.auth.refresh(dto.refresh);
@@ -42,6 +44,7 @@ export class AuthController {
   @Post('logout')
   @HttpCode(HttpStatus.OK)
   @ApiBearerAuth()
+  @ApiOkResponse({ type: DetailDto, example: { detail: 'Successfully logged out' } })
   @ApiProblems(400, 401, 403, 413, 415)
   async logout(@CurrentUser() caller: AuthenticatedUser, @Body() dto: LogoutDto): Promise<DetailDto> {
     await this.auth.logout(caller, dto.refresh);
@@ -52,6 +55,7 @@ export class AuthController {
   @Post('logout/all')
   @HttpCode(HttpStatus.OK)
   @ApiBearerAuth()
+  @ApiOkResponse({ type: DetailDto, example: { detail: 'Successfully logged out of every session' } })
   @ApiProblems(401)
   async logoutEverywhere(@CurrentUser() caller: AuthenticatedUser): Promise<DetailDto> {
     await this.auth.logoutEverywhere(caller);

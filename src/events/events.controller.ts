@@ -11,10 +11,10 @@ import {
   Query,
   UseInterceptors,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { type AuthenticatedUser, CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { Public } from '../common/decorators/public.decorator.js';
-import type { DetailDto } from '../common/dto/detail.dto.js';
+import { DetailDto } from '../common/dto/detail.dto.js';
 import { ApiPaginatedResponse } from '../common/pagination/api-paginated-response.decorator.js';
 import type { Paginated } from '../common/pagination/paginated.js';
 import { PaginationInterceptor } from '../common/pagination/pagination.interceptor.js';
@@ -47,6 +47,7 @@ export class EventsController {
   /** Publish an event (or save a draft); the caller is its organizer. */
   @Post()
   @HttpCode(HttpStatus.CREATED)
+  @ApiCreatedResponse({ type: EventDto })
   @ApiProblems(400, 401, 413, 415)
   create(@Body() dto: CreateEventDto, @CurrentUser() caller: AuthenticatedUser): Promise<EventDto> {
     return this.events.create(dto, caller);
@@ -55,6 +56,7 @@ export class EventsController {
   /** One event. A draft is found only with its organizer's token. */
   @Public()
   @Get(':id')
+  @ApiOkResponse({ type: EventDto })
   @ApiProblems(400, 401, 404)
   get(@IdParam() id: number, @CurrentUser() viewer?: AuthenticatedUser): Promise<EventDto> {
     return this.events.get(id, viewer);
@@ -62,6 +64,7 @@ export class EventsController {
 
   /** Replace an event's six fields (organizer only). Read-only fields in the body are ignored. */
   @Put(':id')
+  @ApiOkResponse({ type: EventDto })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415)
   replace(
     @IdParam() id: number,
@@ -73,6 +76,7 @@ export class EventsController {
 
   /** Change some of an event's fields (organizer only). */
   @Patch(':id')
+  @ApiOkResponse({ type: EventDto })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415)
   update(
     @IdParam() id: number,
@@ -84,6 +88,7 @@ export class EventsController {
 
   /** Delete an event and its registrations (organizer only). */
   @Delete(':id')
+  @ApiOkResponse({ type: DetailDto, example: { detail: 'Event deleted successfully' } })
   @ApiProblems(400, 401, 403, 404)
   async remove(@IdParam() id: number, @CurrentUser() caller: AuthenticatedUser): Promise<DetailDto> {
     await this.events.remove(id, caller);

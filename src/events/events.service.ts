@@ -6,7 +6,8 @@ import { Paginated } from '../common/pagination/paginated.js';
 import { UnauthenticatedException } from '../common/problems/problem.exceptions.js';
 import { parseZonedDateTime } from '../common/validation/zoned-date-time.js';
 import { TransactionRunner } from '../database/transaction.runner.js';
-import { normalizeUsername, UsersService } from '../users/users.service.js';
+import { foldCase } from '../users/case-fold.js';
+import { UsersService } from '../users/users.service.js';
 import type { CreateEventDto, UpdateEventDto } from './dto/event-input.dto.js';
 import { type EventDto, toEventDto } from './dto/event.dto.js';
 import type { EventOrdering, ListEventsQueryDto } from './dto/list-events-query.dto.js';
@@ -60,7 +61,7 @@ export class EventsService {
       );
     }
     if (query.organizer) {
-      builder.andWhere('organizer.usernameNormalized = :organizer', { organizer: normalizeUsername(query.organizer) });
+      builder.andWhere('organizer.usernameNormalized = :organizer', { organizer: foldCase(query.organizer) });
     }
     const [column, direction] = ORDER_COLUMNS[query.ordering];
     builder

@@ -1,5 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiProblems } from '../common/problems/api-problems.decorator.js';
 import { HealthCheck, HealthCheckService, type HealthCheckResult, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../common/decorators/public.decorator.js';
 
@@ -16,7 +17,19 @@ export class HealthController {
   /** 200 when the app and its database answer, else 503. */
   @Public()
   @Get()
-  @HealthCheck()
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOkResponse({
+    description: 'The app and its database answer',
+    schema: {
+      example: {
+        status: 'ok',
+        info: { database: { status: 'up' } },
+        error: {},
+        details: { database: { status: 'up' } },
+      },
+    },
+  })
+  @ApiProblems()
   check(): Promise<HealthCheckResult> {
     return this.health.check([() => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS })]);
   }

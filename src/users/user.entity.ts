@@ -9,12 +9,12 @@ export class User {
   @Column({ type: 'varchar', length: 150 })
   username: string;
 
-  /** Lower-cased username: makes uniqueness and login case-insensitive on every database. */
+  /** The case-folded username (up to 3× longer): uniqueness and login ignore letter case on every database. */
   @Index('uq_users_username_normalized', { unique: true })
-  @Column({ type: 'varchar', length: 150 })
+  @Column({ type: 'varchar', length: 450 })
   usernameNormalized: string;
 
-  /** Trimmed and lower-cased before it is stored. */
+  /** Trimmed and case-folded before it is stored. */
   @Index('uq_users_email', { unique: true })
   @Column({ type: 'varchar', length: 254 })
   email: string;

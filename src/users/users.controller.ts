@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { type AuthenticatedUser, CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { Public } from '../common/decorators/public.decorator.js';
 import { ApiProblems } from '../common/problems/api-problems.decorator.js';
 import { RegisterUserDto } from './dto/register-user.dto.js';
-import { type MeDto, type UserDto, toMeDto, toUserDto } from './dto/user.dto.js';
+import { MeDto, toMeDto, toUserDto, UserDto } from './dto/user.dto.js';
 import { UsersService } from './users.service.js';
 
 @ApiTags('Users and tokens')
@@ -16,6 +16,7 @@ export class UsersController {
   @Public()
   @Post('register')
   @HttpCode(HttpStatus.CREATED)
+  @ApiCreatedResponse({ type: UserDto, description: 'The new account' })
   @ApiProblems(400, 409, 413, 415)
   async register(@Body() dto: RegisterUserDto): Promise<UserDto> {
     return toUserDto(await this.users.register(dto));
@@ -24,6 +25,7 @@ export class UsersController {
   /** The account the access token belongs to. */
   @Get('me')
   @ApiBearerAuth()
+  @ApiOkResponse({ type: MeDto })
   @ApiProblems(401)
   async me(@CurrentUser() caller: AuthenticatedUser): Promise<MeDto> {
     return toMeDto(await this.users.getAccount(caller.id));

@@ -5,16 +5,12 @@ import { DuplicateValueException, UnauthenticatedException } from '../common/pro
 import { uniqueViolation } from '../database/database-errors.js';
 import { TransactionRunner } from '../database/transaction.runner.js';
 import type { RegisterUserDto } from './dto/register-user.dto.js';
+import { foldCase, normalizeEmail } from './case-fold.js';
 import { PasswordHasher } from './password-hasher.js';
 import { User } from './user.entity.js';
 
 const USERNAME_TAKEN = 'A user with that username already exists.';
 const EMAIL_TAKEN = 'A user with that email already exists.';
-
-/** The key usernames are unique by and looked up by: letter case does not matter. */
-export function normalizeUsername(username: string): string {
-  return username.toLowerCase();
-}
 
 @Injectable()
 export class UsersService {
@@ -25,13 +21,14 @@ export class UsersService {
   ) {}
 
   async register(dto: RegisterUserDto): Promise<User> {
-    const usernameNormalized = normalizeUsername(dto.username);
-    await this.assertAvailable(usernameNormalized, dto.email);
+    const usernameNormalized = foldCase(dto.username);
+    const email = normalizeEmail(dto.email);
+    await this.assertAvailable(usernameNormalized, email);
     const passwordHash = await this.hasher.hash(dto.password);
     const user = this.users.create({
       username: dto.username,
       usernameNormalized,
-      email: dto.email,
+      email,
       passwordHash,
       dateJoined: new Date(),
     });
@@ -55,7 +52,7 @@ export class UsersService {
   }
 
   findByUsername(username: string): Promise<User | null> {
-    return this.users.findOneBy({ usernameNormalized: normalizeUsername(username) });
+    return this.users.findOneBy({ usernameNormalized: foldCase(username) });
   }
 
   async replacePasswordHash(userId: number, passwordHash: string): Promise<void> {

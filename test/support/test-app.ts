@@ -5,7 +5,7 @@ import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { inject } from 'vitest';
 import { AppModule } from '../../src/app.module.js';
-import { configureApp, createFastifyAdapter } from '../../src/app.setup.js';
+import { configureApp, createFastifyAdapter, NEST_APP_OPTIONS } from '../../src/app.setup.js';
 
 /** One secret per test process, so tokens from one suite's app work in another app of the same suite. */
 export const TEST_JWT_SECRET = randomBytes(32).toString('hex');
@@ -38,7 +38,10 @@ export async function startApp(env: Record<string, string | undefined> = {}): Pr
   }
   try {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(), { logger: false });
+    const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(), {
+      ...NEST_APP_OPTIONS,
+      logger: false,
+    });
     await configureApp(app);
     await app.init();
     await app.getHttpAdapter().getInstance().ready();

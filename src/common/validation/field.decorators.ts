@@ -17,11 +17,6 @@ export function Trim(): PropertyDecorator {
   return Transform(({ value }) => (typeof value === 'string' ? value.trim() : value));
 }
 
-/** Trims and lower-cases, for values compared case-insensitively such as emails. */
-export function Normalize(): PropertyDecorator {
-  return Transform(({ value }) => (typeof value === 'string' ? value.trim().toLowerCase() : value));
-}
-
 /** An RFC 3339 date-time with a zone, naming a date that exists. */
 export function IsZonedDateTime(options?: ValidationOptions): PropertyDecorator {
   return (target, propertyName) =>

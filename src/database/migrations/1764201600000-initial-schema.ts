@@ -48,7 +48,7 @@ const MYSQL_UP = [
   `CREATE TABLE users (
     id int NOT NULL AUTO_INCREMENT,
     username varchar(150) NOT NULL,
-    username_normalized varchar(150) COLLATE utf8mb4_bin NOT NULL,
+    username_normalized varchar(450) COLLATE utf8mb4_bin NOT NULL,
     email varchar(254) COLLATE utf8mb4_bin NOT NULL,
     password_hash varchar(255) NOT NULL,
     date_joined datetime(3) NOT NULL,
@@ -102,7 +102,7 @@ const SQLITE_UP = [
   `CREATE TABLE "users" (
     "id" integer PRIMARY KEY AUTOINCREMENT NOT NULL,
     "username" varchar(150) NOT NULL,
-    "username_normalized" varchar(150) NOT NULL,
+    "username_normalized" varchar(450) NOT NULL,
     "email" varchar(254) NOT NULL,
     "password_hash" varchar(255) NOT NULL,
     "date_joined" datetime(3) NOT NULL

@@ -1,5 +1,6 @@
 import { IsEmail, IsString, Length, Matches, MaxLength, ValidateBy, type ValidationArguments } from 'class-validator';
-import { Normalize } from '../../common/validation/field.decorators.js';
+import { Transform } from 'class-transformer';
+import { foldCase, normalizeEmail } from '../case-fold.js';
 
 /** Not made of digits only, and not the username (in any letter case). */
 function IsAcceptablePassword(): PropertyDecorator {
@@ -9,7 +10,7 @@ function IsAcceptablePassword(): PropertyDecorator {
       validate: (value: unknown, args?: ValidationArguments) => {
         if (typeof value !== 'string') return false;
         const username = (args?.object as { username?: unknown }).username;
-        const sameAsUsername = typeof username === 'string' && value.toLowerCase() === username.toLowerCase();
+        const sameAsUsername = typeof username === 'string' && foldCase(value) === foldCase(username);
         return !/^\d+$/.test(value) && !sameAsUsername;
       },
       defaultMessage: () => 'password must not be entirely numeric nor the same as the username',
@@ -37,10 +38,10 @@ export class RegisterUserDto {
   password: string;
 
   /**
-   * Stored trimmed and lower-cased; unique regardless of letter case.
+   * Stored trimmed and lower-cased (the limit applies to that form); unique regardless of letter case.
    * @example "alice@example.com"
    */
-  @Normalize()
+  @Transform(({ value }) => (typeof value === 'string' ? normalizeEmail(value) : value))
   @IsEmail({ allow_utf8_local_part: false }, { message: 'email must be a valid email address' })
   @MaxLength(254)
   @IsString()

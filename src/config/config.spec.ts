@@ -1,0 +1,211 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { appConfig } from './app.config.js';
+import { readAuthConfig } from './auth.config.js';
+import { readDatabaseConfig } from './database.config.js';
+import { parseDurationSeconds } from './duration.js';
+
+/** 32 random-looking bytes: long enough, and nothing like a placeholder. */
+const GOOD_SECRET = 'q8Vw3nZr5Kx1Lm7Tb9Hd2Jf4Pg6Sa0Ce';
+
+describe('readDatabaseConfig', () => {
+  it('defaults to an SQLite file under the data dir, migrated at boot', () => {
+    const dir = join(tmpdir(), 'event-api-config-data');
+    expect(readDatabaseConfig({ DATA_DIR: dir })).toEqual({
+      type: 'sqlite',
+      file: join(resolve(dir), 'events.sqlite'),
+      migrate: true,
+    });
+  });
+
+  it('defaults the data dir to ./data when DATA_DIR is unset', () => {
+    expect(readDatabaseConfig({})).toEqual({ type: 'sqlite', file: resolve('data', 'events.sqlite'), migrate: true });
+  });
+
+  it('takes a mysql:// URL as MySQL', () => {
+    expect(readDatabaseConfig({ DATABASE_URL: 'mysql://app:secret@db.local:3306/events' })).toEqual({
+      type: 'mysql',
+      url: 'mysql://app:secret@db.local:3306/events',
+      migrate: true,
+    });
+  });
+
+  it('takes a mariadb:// URL as MySQL, rewritten to mysql://', () => {
+    expect(readDatabaseConfig({ DATABASE_URL: 'mariadb://app:secret@db.local:3306/events' })).toEqual({
+      type: 'mysql',
+      url: 'mysql://app:secret@db.local:3306/events',
+      migrate: true,
+    });
+  });
+
+  it('takes sqlite::memory: as an in-memory SQLite', () => {
+    expect(readDatabaseConfig({ DATABASE_URL: 'sqlite::memory:' })).toEqual({
+      type: 'sqlite',
+      file: ':memory:',
+      migrate: true,
+    });
+  });
+
+  it('takes sqlite:<path> as that SQLite file', () => {
+    expect(readDatabaseConfig({ DATABASE_URL: 'sqlite:/var/lib/events/db.sqlite' })).toMatchObject({
+      type: 'sqlite',
+      file: '/var/lib/events/db.sqlite',
+    });
+  });
+
+  it('turns migrations off with DATABASE_MIGRATE=false', () => {
+    expect(readDatabaseConfig({ DATABASE_URL: 'sqlite::memory:', DATABASE_MIGRATE: 'false' }).migrate).toBe(false);
+  });
+
+  it.each([
+    ['DATABASE_URL', 'postgres://x/y'],
+    ['DATABASE_MIGRATE', 'yes'],
+  ])('refuses %s=%s with a message naming the variable', (name, value) => {
+    expect(() => readDatabaseConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+});
+
+describe('parseDurationSeconds', () => {
+  it.each([
+    ['300', 300],
+    ['300s', 300],
+    ['5m', 300],
+    ['2h', 7200],
+    ['1d', 86400],
+  ])('reads %s as %i seconds', (text, seconds) => {
+    expect(parseDurationSeconds(text)).toBe(seconds);
+  });
+
+  it.each(['0', '5x', '-1', '', 'm'])('refuses %j', (text) => {
+    expect(parseDurationSeconds(text)).toBeUndefined();
+  });
+});
+
+describe('readAuthConfig', () => {
+  let dataDir: string;
+
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'event-api-auth-'));
+  });
+  afterEach(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('defaults to HS256, 300 s access tokens and 86400 s refresh tokens', () => {
+    expect(readAuthConfig({ NODE_ENV: 'test', JWT_SECRET: GOOD_SECRET })).toEqual({
+      secret: GOOD_SECRET,
+      algorithm: 'HS256',
+      issuer: 'event-api',
+      audience: 'event-api',
+      accessTtlSeconds: 300,
+      refreshTtlSeconds: 86400,
+    });
+  });
+
+  it.each([
+    ['300', 300],
+    ['300s', 300],
+    ['5m', 300],
+    ['2h', 7200],
+    ['1d', 86400],
+  ])('reads JWT_ACCESS_TTL=%s and JWT_REFRESH_TTL=%s as %i seconds', (text, seconds) => {
+    const config = readAuthConfig({ JWT_SECRET: GOOD_SECRET, JWT_ACCESS_TTL: text, JWT_REFRESH_TTL: text });
+    expect(config.accessTtlSeconds).toBe(seconds);
+    expect(config.refreshTtlSeconds).toBe(seconds);
+  });
+
+  it.each([
+    ['JWT_ACCESS_TTL', '0'],
+    ['JWT_ACCESS_TTL', '5x'],
+    ['JWT_REFRESH_TTL', '-1'],
+  ])('refuses %s=%s with a message naming the variable', (name, value) => {
+    expect(() => readAuthConfig({ JWT_SECRET: GOOD_SECRET, [name]: value })).toThrow(new RegExp(name));
+  });
+
+  it('refuses to run in production without JWT_SECRET', () => {
+    expect(() => readAuthConfig({ NODE_ENV: 'production', DATA_DIR: dataDir })).toThrow(/JWT_SECRET/);
+  });
+
+  it('does not write a development secret when production lacks JWT_SECRET', () => {
+    expect(() => readAuthConfig({ NODE_ENV: 'production', DATA_DIR: dataDir })).toThrow();
+    expect(() => statSync(join(dataDir, 'jwt-secret'))).toThrow();
+  });
+
+  it.each(['development', 'test', 'production'])('refuses a secret under 32 bytes when NODE_ENV=%s', (nodeEnv) => {
+    expect(() => readAuthConfig({ NODE_ENV: nodeEnv, JWT_SECRET: 'k'.repeat(31) })).toThrow(/JWT_SECRET.*32 bytes/);
+  });
+
+  it('counts the secret length in bytes, not characters', () => {
+    // 16 two-byte characters: 32 bytes, accepted outside production.
+    expect(readAuthConfig({ NODE_ENV: 'test', JWT_SECRET: 'é'.repeat(16) }).secret).toBe('é'.repeat(16));
+  });
+
+  it('refuses a placeholder-looking secret in production', () => {
+    expect(() =>
+      readAuthConfig({ NODE_ENV: 'production', JWT_SECRET: 'change-me-change-me-change-me-change-me' }),
+    ).toThrow(/JWT_SECRET/);
+  });
+
+  it('accepts a random 32-byte secret in production', () => {
+    expect(readAuthConfig({ NODE_ENV: 'production', JWT_SECRET: GOOD_SECRET }).secret).toBe(GOOD_SECRET);
+  });
+
+  it('creates a development secret in DATA_DIR, readable by the owner only', () => {
+    const config = readAuthConfig({ NODE_ENV: 'development', DATA_DIR: dataDir });
+    const file = join(dataDir, 'jwt-secret');
+    expect(Buffer.byteLength(config.secret)).toBeGreaterThanOrEqual(32);
+    expect(readFileSync(file, 'utf8').trim()).toBe(config.secret);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('keeps the development secret across restarts', () => {
+    const first = readAuthConfig({ NODE_ENV: 'development', DATA_DIR: dataDir });
+    const second = readAuthConfig({ NODE_ENV: 'development', DATA_DIR: dataDir });
+    expect(second.secret).toBe(first.secret);
+  });
+
+  it('creates the data dir when it does not exist yet', () => {
+    const nested = join(dataDir, 'not', 'yet');
+    const config = readAuthConfig({ DATA_DIR: nested });
+    expect(readFileSync(join(nested, 'jwt-secret'), 'utf8').trim()).toBe(config.secret);
+  });
+});
+
+describe('appConfig', () => {
+  let saved: NodeJS.ProcessEnv;
+
+  beforeEach(() => {
+    saved = process.env;
+    process.env = { ...saved };
+    for (const name of ['NODE_ENV', 'PORT', 'HOST', 'LOG_LEVEL']) delete process.env[name];
+  });
+  afterEach(() => {
+    process.env = saved;
+  });
+
+  it('defaults to development on 0.0.0.0:3000 at log level info', () => {
+    expect(appConfig()).toEqual({ nodeEnv: 'development', port: 3000, host: '0.0.0.0', logLevel: 'info' });
+  });
+
+  it('reads PORT, HOST, NODE_ENV and LOG_LEVEL', () => {
+    Object.assign(process.env, { PORT: '8080', HOST: '127.0.0.1', NODE_ENV: 'production', LOG_LEVEL: 'warn' });
+    expect(appConfig()).toEqual({ nodeEnv: 'production', port: 8080, host: '127.0.0.1', logLevel: 'warn' });
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['NODE_ENV', 'staging'],
+    ['LOG_LEVEL', 'loud'],
+  ])('refuses %s=%s with a message naming the variable', (name, value) => {
+    process.env[name] = value;
+    expect(() => appConfig()).toThrow(new RegExp(name));
+  });
+
+  it('names every bad variable at once', () => {
+    Object.assign(process.env, { PORT: 'abc', LOG_LEVEL: 'loud' });
+    expect(() => appConfig()).toThrow(/PORT.*LOG_LEVEL|LOG_LEVEL.*PORT/);
+  });
+});
