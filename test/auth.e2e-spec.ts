@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LoginSession } from '../src/auth/login-session.entity.js';
 import { RevocationsService } from '../src/auth/revocations.service.js';
 import { RevokedToken } from '../src/auth/revoked-token.entity.js';
-import { bearer, createUser, login, type TestUser, unique } from './support/fixtures.js';
+import type { TokenClaims } from '../src/auth/tokens.service.js';
+import { bearer, createUser, login, type TestUser, unique, expectProblem } from './support/fixtures.js';
 import { isMysql, startApp, TEST_JWT_AUDIENCE, TEST_JWT_ISSUER, type TestApp } from './support/test-app.js';
 
 const DAY_MS = 86_400_000;
@@ -22,27 +23,7 @@ interface Pair {
   refresh: string;
 }
 
-interface Claims {
-  token_type: string;
-  user_id: number;
-  sub: string;
-  sid: string;
-  jti: string;
-  iat: number;
-  exp: number;
-  iss: string;
-  aud: string;
-}
-
-const claimsOf = (token: string) => jwt.decode(token) as Claims;
-
-function expectProblem(res: Response, status: number): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status });
-  expect(typeof res.body.detail).toBe('string');
-  expect(res.body.detail.length).toBeGreaterThan(0);
-}
+const claimsOf = (token: string) => jwt.decode(token) as TokenClaims;
 
 /** A 401 problem with a Bearer challenge; `invalidToken` also requires `error="invalid_token"`. */
 function expectUnauthorized(res: Response, invalidToken = false): void {
@@ -121,7 +102,7 @@ describe('POST /api/login/', () => {
     const refreshToken = jwt.decode(pair.refresh, { complete: true })!;
     expect(access.header.alg).toBe('HS256');
     expect(refreshToken.header.alg).toBe('HS256');
-    const [a, r] = [access.payload as Claims, refreshToken.payload as Claims];
+    const [a, r] = [access.payload as TokenClaims, refreshToken.payload as TokenClaims];
     for (const claims of [a, r]) {
       expect(claims).toMatchObject({
         user_id: user.id,

@@ -1,20 +1,11 @@
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createEvent, createUser, type TestUser, unique } from './support/fixtures.js';
+import { bearer, createEvent, createUser, type TestUser, unique, expectProblem } from './support/fixtures.js';
 import { startApp, type TestApp } from './support/test-app.js';
 
 type Query = Record<string, string | number | boolean>;
 type Event = Record<string, unknown> & { id: number };
-
-/** An RFC 9457 problem with the given status, naming each of `fields` in `errors`. */
-function expectProblem(res: Response, status: number, fields: string[] = []): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status });
-  expect(typeof res.body.detail).toBe('string');
-  for (const field of fields) expect(res.body.errors, JSON.stringify(res.body)).toHaveProperty([field]);
-}
 
 /** The ids of a successful list response, in order. */
 function idsOf(res: Response): number[] {

@@ -1,7 +1,6 @@
-import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createEvent, createUser, eventBody, type TestUser } from './support/fixtures.js';
+import { bearer, createEvent, createUser, eventBody, type TestUser, expectProblem } from './support/fixtures.js';
 import { startApp, type TestApp } from './support/test-app.js';
 
 /** The fields API.md shows for an event. */
@@ -26,16 +25,6 @@ const TO_THE_SECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const TO_THE_MILLISECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** An id no event has (well inside a 32-bit INT, so both databases compare it as a plain number). */
 const UNKNOWN_ID = 2_000_000_000;
-
-/** An RFC 9457 problem with the given status, naming each of `fields` in `errors`. */
-function expectProblem(res: Response, status: number, fields: string[] = []): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status });
-  expect(typeof res.body.detail).toBe('string');
-  expect(res.body.detail.length).toBeGreaterThan(0);
-  for (const field of fields) expect(res.body.errors, JSON.stringify(res.body)).toHaveProperty([field]);
-}
 
 /** The seed's six writable fields of an event as the API returned it. */
 function seedFieldsOf(event: Record<string, unknown>): Record<string, unknown> {

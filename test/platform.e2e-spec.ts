@@ -3,9 +3,8 @@ import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { unique } from './support/fixtures.js';
+import { unique, expectProblem, LEAKS } from './support/fixtures.js';
 import { isMysql, startApp, type TestApp } from './support/test-app.js';
 
 /** The little of better-sqlite3 this suite uses (the package ships no type declarations). */
@@ -15,23 +14,6 @@ interface SqliteConnection {
   close(): void;
 }
 const SqliteDatabase = createRequire(import.meta.url)('better-sqlite3') as new (file: string) => SqliteConnection;
-
-/** Words that would mean a framework, driver or stack trace leaked into a problem body. */
-const LEAKS = ['Fastify', 'Nest', 'stack', 'SQL', 'QueryFailedError'];
-
-function expectProblem(response: Response, status: number): void {
-  expect(response.status, response.text).toBe(status);
-  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-  const body = JSON.parse(response.text) as Record<string, unknown>;
-  expect(body).toMatchObject({
-    type: expect.any(String),
-    title: expect.any(String),
-    status,
-    detail: expect.any(String),
-  });
-  expect((body.detail as string).length).toBeGreaterThan(0);
-  for (const word of LEAKS) expect(response.text, `problem body mentions "${word}"`).not.toContain(word);
-}
 
 const registration = () => {
   const username = unique();

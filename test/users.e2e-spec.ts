@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createUser, login, unique } from './support/fixtures.js';
+import { bearer, createUser, login, unique, expectProblem } from './support/fixtures.js';
 import { startApp, type TestApp } from './support/test-app.js';
 
 const PASSWORD = 'correct horse battery';
@@ -32,14 +32,6 @@ function emailOfLength(length: number): string {
   const email = `${local}@${labels.join('.')}.com`;
   expect(email).toHaveLength(length);
   return email;
-}
-
-function expectProblem(res: Response, status: number): void {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status });
-  expect(typeof res.body.detail).toBe('string');
-  expect(res.body.detail.length).toBeGreaterThan(0);
 }
 
 /** A 400 problem whose `errors` names exactly these fields. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Response } from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { expect } from 'vitest';
 
@@ -61,4 +62,26 @@ export async function createEvent(http: TestAgent, user: TestUser, overrides: Re
   const response = await http.post('/api/events/').set(bearer(user.access)).send(eventBody(overrides));
   expect(response.status, JSON.stringify(response.body)).toBe(201);
   return response.body as Record<string, unknown> & { id: number };
+}
+
+/** Words that would mean a framework, driver or stack trace leaked into a problem body. */
+export const LEAKS = ['Fastify', 'Nest', 'stack', 'SQL', 'QueryFailedError'];
+
+/**
+ * An RFC 9457 problem with this status, a non-empty `detail`, nothing leaked
+ * from the framework or the database, and (for validation errors) these fields named in `errors`.
+ */
+export function expectProblem(res: Response, status: number, fields: string[] = []): void {
+  expect(res.status, res.text).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const body = JSON.parse(res.text) as Record<string, unknown>;
+  expect(body).toMatchObject({
+    type: expect.any(String),
+    title: expect.any(String),
+    status,
+    detail: expect.any(String),
+  });
+  expect((body.detail as string).length).toBeGreaterThan(0);
+  for (const word of LEAKS) expect(res.text, `problem body mentions "${word}"`).not.toContain(word);
+  for (const field of fields) expect(body.errors, res.text).toHaveProperty([field]);
 }
