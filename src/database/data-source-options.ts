@@ -24,6 +24,8 @@ export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
       type: 'mysql',
       url: config.url,
       timezone: 'Z',
+      // Each statement sees what is committed: no stale snapshot after waiting for a row lock, fewer gap locks.
+      isolationLevel: 'READ COMMITTED',
       charset: 'utf8mb4_unicode_ci',
       connectTimeout: WAIT_TIMEOUT_MS,
       poolSize: 10,

@@ -20,7 +20,14 @@ export function uniqueViolation(error: unknown): { constraint?: string } | undef
   return undefined;
 }
 
+/** MySQL rolled the transaction back to break a deadlock: running it again is safe. */
+export function isDeadlock(error: unknown): boolean {
+  return driverError(error)?.code === 'ER_LOCK_DEADLOCK';
+}
+
+/** After its retries, a deadlock is reported like the other transient faults: 503, retry later. */
 const UNAVAILABLE_CODES = new Set([
+  'ER_LOCK_DEADLOCK',
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',

@@ -1,6 +1,7 @@
 import { LoginSession } from '../auth/login-session.entity.js';
 import { RevokedToken } from '../auth/revoked-token.entity.js';
 import { Event } from '../events/event.entity.js';
+import { Registration } from '../registrations/registration.entity.js';
 import { User } from '../users/user.entity.js';
 
-export const ENTITIES = [User, Event, LoginSession, RevokedToken];
+export const ENTITIES = [User, Event, Registration, LoginSession, RevokedToken];

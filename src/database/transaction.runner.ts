@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, type EntityManager } from 'typeorm';
+import { isDeadlock } from './database-errors.js';
+
+/** MySQL: a transaction chosen as a deadlock victim is run again, up to this many times in all. */
+const MAX_ATTEMPTS = 4;
 
 /**
  * Runs a unit of work in a database transaction. Every write goes through it.
@@ -9,7 +14,8 @@ import { DataSource, type EntityManager } from 'typeorm';
  * transactions running at once would interleave their statements in a single
  * SQLite transaction (and a rollback would undo the other's work). On SQLite
  * the transactions therefore queue up and run one after the other; on MySQL
- * each takes its own pooled connection and runs concurrently.
+ * each takes its own pooled connection and runs concurrently, and one that
+ * MySQL picks as a deadlock victim is retried (the work must be safe to re-run).
  */
 @Injectable()
 export class TransactionRunner {
@@ -21,9 +27,21 @@ export class TransactionRunner {
   }
 
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (!this.serialised) return this.dataSource.transaction(work);
+    if (!this.serialised) return this.retryingDeadlocks(work);
     const result = this.tail.then(() => this.dataSource.transaction(work));
     this.tail = result.catch(() => undefined);
     return result;
+  }
+
+  private async retryingDeadlocks<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dataSource.transaction(work);
+      } catch (error) {
+        if (attempt >= MAX_ATTEMPTS || !isDeadlock(error)) throw error;
+        // Back off a little, with jitter, so the transactions that collided do not collide again.
+        await sleep(attempt * 10 + Math.random() * 20);
+      }
+    }
   }
 }

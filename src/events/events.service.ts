@@ -6,11 +6,14 @@ import { Paginated } from '../common/pagination/paginated.js';
 import { UnauthenticatedException } from '../common/problems/problem.exceptions.js';
 import { parseZonedDateTime } from '../common/validation/zoned-date-time.js';
 import { TransactionRunner } from '../database/transaction.runner.js';
-import { foldCase } from '../users/case-fold.js';
+import { foldCase } from '../common/validation/case-fold.js';
+import { WaitlistService } from '../registrations/waitlist.service.js';
+import { User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import type { CreateEventDto, UpdateEventDto } from './dto/event-input.dto.js';
 import { type EventDto, toEventDto } from './dto/event.dto.js';
 import type { EventOrdering, ListEventsQueryDto } from './dto/list-events-query.dto.js';
+import { isVisibleTo, lockEvent } from './event-access.js';
 import { Event } from './event.entity.js';
 
 const ORDER_COLUMNS: Record<EventOrdering, [column: string, direction: 'ASC' | 'DESC']> = {
@@ -35,6 +38,7 @@ export class EventsService {
     @InjectRepository(Event) private readonly events: Repository<Event>,
     private readonly transactions: TransactionRunner,
     private readonly users: UsersService,
+    private readonly waitlist: WaitlistService,
   ) {}
 
   /** The public list never shows drafts; `mine=true` lists the caller's own events, drafts included. */
@@ -76,9 +80,7 @@ export class EventsService {
 
   async get(id: number, viewer: AuthenticatedUser | undefined): Promise<EventDto> {
     const event = await this.events.findOne({ where: { id }, relations: { organizer: true } });
-    if (!event || (event.status === 'draft' && event.organizerId !== viewer?.id)) {
-      throw new NotFoundException(NOT_FOUND);
-    }
+    if (!event || !isVisibleTo(event, viewer?.id)) throw new NotFoundException(NOT_FOUND);
     return toEventDto(event, event.organizer.username);
   }
 
@@ -104,10 +106,22 @@ export class EventsService {
     });
   }
 
-  /** PUT and PATCH alike: only the fields present change. */
+  /**
+   * PUT and PATCH alike: only the fields present change. Raising the capacity
+   * promotes waitlisted registrations, oldest first, into the new seats in
+   * the same transaction; lowering it below the confirmed attendees is a 409.
+   */
   async update(id: number, dto: UpdateEventDto, caller: AuthenticatedUser): Promise<EventDto> {
     return this.transactions.run(async (manager) => {
       const event = await this.findOwned(manager, id, caller);
+      if (dto.capacity !== undefined && dto.capacity < event.attendeesCount) {
+        throw new ConflictException(
+          `capacity cannot be lower than the ${event.attendeesCount} confirmed attendees; cancel registrations first.`,
+        );
+      }
+      if (dto.status === 'draft' && event.status !== 'draft' && event.attendeesCount + event.waitlistCount > 0) {
+        throw new ConflictException('An event with registrations cannot go back to draft; cancel it instead.');
+      }
       const changes: Partial<Event> = {
         ...(dto.title !== undefined && { title: dto.title }),
         ...(dto.description !== undefined && { description: dto.description }),
@@ -117,17 +131,13 @@ export class EventsService {
         ...(dto.capacity !== undefined && { capacity: dto.capacity }),
         updatedAt: new Date(),
       };
-      const update = manager.createQueryBuilder().update(Event).set(changes).where('id = :id', { id });
-      // Atomic with respect to concurrent registrations: the seats check and the write are one statement.
-      if (changes.capacity !== undefined)
-        update.andWhere('attendees_count <= :capacity', { capacity: changes.capacity });
-      const { affected } = await update.execute();
-      if (!affected) {
-        throw new ConflictException(
-          `capacity cannot be lower than the ${event.attendeesCount} confirmed attendees; cancel registrations first.`,
-        );
-      }
-      return toEventDto(Object.assign(event, changes), event.organizer.username);
+      await manager.update(Event, { id }, changes);
+      const promoted = await this.waitlist.promote(manager, id, (changes.capacity ?? 0) - event.attendeesCount);
+      Object.assign(event, changes, {
+        attendeesCount: event.attendeesCount + promoted,
+        waitlistCount: event.waitlistCount - promoted,
+      });
+      return toEventDto(event, await this.organizerName(manager, event));
     });
   }
 
@@ -138,12 +148,23 @@ export class EventsService {
     });
   }
 
-  /** Writes are for the organizer: another user's draft is a 404 like any unknown id, their other events a 403. */
+  /**
+   * Locks the event for a write by its organizer: another user's draft is a
+   * 404 like any unknown id, their other events a 403.
+   */
   private async findOwned(manager: EntityManager, id: number, caller: AuthenticatedUser): Promise<Event> {
-    const event = await manager.findOne(Event, { where: { id }, relations: { organizer: true } });
-    const isOrganizer = event?.organizerId === caller.id;
-    if (!event || (event.status === 'draft' && !isOrganizer)) throw new NotFoundException(NOT_FOUND);
-    if (!isOrganizer) throw new ForbiddenException('Only the organizer can change or delete this event.');
+    const event = await lockEvent(manager, id);
+    if (!event || !isVisibleTo(event, caller.id)) throw new NotFoundException(NOT_FOUND);
+    if (event.organizerId !== caller.id)
+      throw new ForbiddenException('Only the organizer can change or delete this event.');
     return event;
+  }
+
+  private async organizerName(manager: EntityManager, event: Event): Promise<string> {
+    const organizer = await manager.findOneOrFail(User, {
+      select: { username: true },
+      where: { id: event.organizerId },
+    });
+    return organizer.username;
   }
 }

@@ -1,9 +1,16 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Event } from '../events/event.entity.js';
+import { Registration } from './registration.entity.js';
+import { RegistrationsController } from './registrations.controller.js';
+import { RegistrationsService } from './registrations.service.js';
+import { WaitlistService } from './waitlist.service.js';
 
-/**
- * Registrations, capacity and the waitlist. The events table already keeps
- * the counters they maintain (`attendees_count`, `waitlist_count`), checked
- * by the database never to exceed the event's capacity.
- */
-@Module({})
+/** Registrations, capacity and the waitlist. */
+@Module({
+  imports: [TypeOrmModule.forFeature([Registration, Event])],
+  controllers: [RegistrationsController],
+  providers: [RegistrationsService, WaitlistService],
+  exports: [WaitlistService],
+})
 export class RegistrationsModule {}

@@ -5,7 +5,7 @@ import { DuplicateValueException, UnauthenticatedException } from '../common/pro
 import { uniqueViolation } from '../database/database-errors.js';
 import { TransactionRunner } from '../database/transaction.runner.js';
 import type { RegisterUserDto } from './dto/register-user.dto.js';
-import { foldCase, normalizeEmail } from './case-fold.js';
+import { foldCase, normalizeEmail } from '../common/validation/case-fold.js';
 import { PasswordHasher } from './password-hasher.js';
 import { User } from './user.entity.js';
 

@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, Max, Min } from 'class-validator';
 import { Optional, QueryInteger } from '../validation/field.decorators.js';
 
@@ -5,6 +6,7 @@ export const MAX_PAGE_SIZE = 200;
 
 export class PageQueryDto {
   /** Page number, from 1. */
+  @ApiProperty({ required: false, default: 1 })
   @Optional()
   @QueryInteger()
   @Max(10_000_000)
@@ -13,6 +15,7 @@ export class PageQueryDto {
   page: number = 1;
 
   /** Items per page, 1 to 200. */
+  @ApiProperty({ required: false, default: 50 })
   @Optional()
   @QueryInteger()
   @Max(MAX_PAGE_SIZE)

@@ -1,7 +1,16 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiHideProperty, ApiProperty, type ApiPropertyOptions } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { Allow, registerDecorator, ValidateIf, type ValidationOptions } from 'class-validator';
+import {
+  Allow,
+  IsEmail,
+  IsString,
+  MaxLength,
+  registerDecorator,
+  ValidateIf,
+  type ValidationOptions,
+} from 'class-validator';
+import { normalizeEmail } from './case-fold.js';
 import { parseZonedDateTime } from './zoned-date-time.js';
 
 /**
@@ -60,4 +69,18 @@ export function QueryInteger(): PropertyDecorator {
 /** A query parameter that must be `true` or `false`. */
 export function QueryBoolean(): PropertyDecorator {
   return Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value));
+}
+
+/**
+ * An email address, trimmed and case-folded before it is checked (the
+ * 254-character limit applies to the stored form).
+ */
+export function EmailField(): PropertyDecorator {
+  return applyDecorators(
+    Transform(({ value }) => (typeof value === 'string' ? normalizeEmail(value) : value)),
+    IsEmail({ allow_utf8_local_part: false }, { message: 'email must be a valid email address' }),
+    MaxLength(254),
+    IsString(),
+    ApiProperty({ type: String, format: 'email', maxLength: 254, example: 'newuser@mail.com' }),
+  );
 }

@@ -1,4 +1,5 @@
 import { InitialSchema1764201600000 } from './1764201600000-initial-schema.js';
+import { Registrations1764288000000 } from './1764288000000-registrations.js';
 
 /** Every migration, oldest first; the app runs them at boot and the TypeORM CLI through `ormconfig.ts`. */
-export const MIGRATIONS = [InitialSchema1764201600000];
+export const MIGRATIONS = [InitialSchema1764201600000, Registrations1764288000000];

@@ -1,6 +1,6 @@
-import { IsEmail, IsString, Length, Matches, MaxLength, ValidateBy, type ValidationArguments } from 'class-validator';
-import { Transform } from 'class-transformer';
-import { foldCase, normalizeEmail } from '../case-fold.js';
+import { IsString, Length, Matches, ValidateBy, type ValidationArguments } from 'class-validator';
+import { foldCase } from '../../common/validation/case-fold.js';
+import { EmailField } from '../../common/validation/field.decorators.js';
 
 /** Not made of digits only, and not the username (in any letter case). */
 function IsAcceptablePassword(): PropertyDecorator {
@@ -41,9 +41,6 @@ export class RegisterUserDto {
    * Stored trimmed and lower-cased (the limit applies to that form); unique regardless of letter case.
    * @example "alice@example.com"
    */
-  @Transform(({ value }) => (typeof value === 'string' ? normalizeEmail(value) : value))
-  @IsEmail({ allow_utf8_local_part: false }, { message: 'email must be a valid email address' })
-  @MaxLength(254)
-  @IsString()
+  @EmailField()
   email: string;
 }

@@ -1,0 +1,83 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { REGISTRATION_STATUSES, type RegistrationStatus } from '../registration.entity.js';
+import type { PositionedRegistration } from '../waitlist.service.js';
+
+export class RegistrationDto {
+  /** @example 17 */
+  id: number;
+  /** @example 2 */
+  event_id: number;
+  /** @example "NEW USER" */
+  name: string;
+  /** Stored lower-cased. @example "newuser@mail.com" */
+  email: string;
+  @ApiProperty({ enum: REGISTRATION_STATUSES, example: 'confirmed' })
+  status: RegistrationStatus;
+  /** 1-based place in the waitlist while waitlisted, else null. */
+  @ApiProperty({ type: Number, nullable: true, example: null })
+  position: number | null;
+  /** UTC, to the millisecond. @example "2025-01-09T14:21:56.113Z" */
+  created_at: string;
+  /** When it moved from the waitlist to a seat, else null. */
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
+  promoted_at: string | null;
+}
+
+export class RegistrationCreatedDto {
+  /** @example "Registered for event successfully" */
+  detail: string;
+  registration: RegistrationDto;
+  /**
+   * Shown once: send it as `X-Registration-Token` to read or cancel this registration.
+   * @example "q2V9m3aP8y0xK4b7T1rW6sZcJ5hN2dF8gL0eU3iO9kA"
+   */
+  cancel_token: string;
+}
+
+export class CapacityDto {
+  /** @example 100 */
+  capacity: number;
+  /** @example 2 */
+  attendees_count: number;
+  /** @example 98 */
+  available_slots: number;
+  /** @example 0 */
+  waitlist_count: number;
+}
+
+export class WaitlistEntryDto {
+  /** @example 1 */
+  position: number;
+  /** @example "NEW USER" */
+  name: string;
+  /** Masked (`n***@mail.com`) unless the caller is the organizer. @example "n***@mail.com" */
+  email: string;
+  /** @example "2025-01-09T14:21:56.113Z" */
+  created_at: string;
+}
+
+export class WaitlistDto {
+  /** One page of the waitlist, first come first. */
+  waitlist: WaitlistEntryDto[];
+  /** Everyone waitlisted, not just this page. @example 1 */
+  count: number;
+}
+
+export function toRegistrationDto(registration: PositionedRegistration): RegistrationDto {
+  return {
+    id: registration.id,
+    event_id: registration.eventId,
+    name: registration.name,
+    email: registration.email,
+    status: registration.status,
+    position: registration.position,
+    created_at: registration.createdAt.toISOString(),
+    promoted_at: registration.promotedAt?.toISOString() ?? null,
+  };
+}
+
+/** `newuser@mail.com` → `n***@mail.com`. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  return `${email.slice(0, Math.min(1, at))}***${email.slice(at)}`;
+}

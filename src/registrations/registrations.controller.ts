@@ -1,0 +1,145 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  Post,
+  Query,
+  StreamableFile,
+  UseInterceptors,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { type AuthenticatedUser, CurrentUser } from '../common/decorators/current-user.decorator.js';
+import { Public } from '../common/decorators/public.decorator.js';
+import { DetailDto } from '../common/dto/detail.dto.js';
+import { ApiPaginatedResponse } from '../common/pagination/api-paginated-response.decorator.js';
+import { PageQueryDto } from '../common/pagination/page-query.dto.js';
+import type { Paginated } from '../common/pagination/paginated.js';
+import { PaginationInterceptor } from '../common/pagination/pagination.interceptor.js';
+import { ApiProblems } from '../common/problems/api-problems.decorator.js';
+import { IdParam } from '../common/validation/id-param.decorator.js';
+import { ListRegistrationsQueryDto } from './dto/list-registrations-query.dto.js';
+import { RegisterForEventDto } from './dto/register-for-event.dto.js';
+import { CapacityDto, RegistrationCreatedDto, RegistrationDto, WaitlistDto } from './dto/registration.dto.js';
+import { RegistrationsService } from './registrations.service.js';
+
+const REGISTRATION_TOKEN_HEADER = 'x-registration-token';
+
+const ApiRegistrationToken = () =>
+  ApiHeader({
+    name: 'X-Registration-Token',
+    required: false,
+    description: 'The `cancel_token` returned at registration; opens this registration only',
+  });
+
+@ApiTags('Registrations')
+@ApiBearerAuth()
+@Controller()
+export class RegistrationsController {
+  constructor(private readonly registrations: RegistrationsService) {}
+
+  /**
+   * Register for an event: a seat while one is free, else a place at the end
+   * of the waitlist. No token needed; with one, the registration is linked to
+   * the caller. The `cancel_token` is shown only in this answer.
+   */
+  @Public()
+  @Post('events/:id/register')
+  @HttpCode(HttpStatus.CREATED)
+  @ApiCreatedResponse({ type: RegistrationCreatedDto })
+  @ApiProblems(400, 401, 404, 409, 413, 415)
+  register(
+    @IdParam() eventId: number,
+    @Body() dto: RegisterForEventDto,
+    @CurrentUser() caller?: AuthenticatedUser,
+  ): Promise<RegistrationCreatedDto> {
+    return this.registrations.register(eventId, dto, caller);
+  }
+
+  /** Seats taken and free, and the length of the waitlist. */
+  @Public()
+  @Get('events/:id/capacity')
+  @ApiOkResponse({ type: CapacityDto })
+  @ApiProblems(400, 401, 404)
+  capacity(@IdParam() eventId: number, @CurrentUser() viewer?: AuthenticatedUser): Promise<CapacityDto> {
+    return this.registrations.capacity(eventId, viewer);
+  }
+
+  /** The waitlist, first come first, paginated; emails are masked except for the organizer. */
+  @Get('events/:id/waitlist')
+  @ApiOkResponse({ type: WaitlistDto })
+  @ApiProblems(400, 401, 404)
+  waitlist(
+    @IdParam() eventId: number,
+    @Query() page: PageQueryDto,
+    @CurrentUser() caller: AuthenticatedUser,
+  ): Promise<WaitlistDto> {
+    return this.registrations.waitlistOf(eventId, page, caller);
+  }
+
+  /**
+   * Every registration of the event, for its organizer, in registration
+   * order. With `Accept: text/csv`, all of them (optionally of one status) as a CSV file.
+   */
+  @Get('events/:id/registrations')
+  @UseInterceptors(PaginationInterceptor)
+  @ApiProduces('application/json', 'text/csv')
+  @ApiPaginatedResponse(RegistrationDto)
+  @ApiProblems(400, 401, 403, 404)
+  async list(
+    @IdParam() eventId: number,
+    @Query() query: ListRegistrationsQueryDto,
+    @CurrentUser() caller: AuthenticatedUser,
+    @Headers('accept') accept?: string,
+  ): Promise<Paginated<RegistrationDto> | StreamableFile> {
+    if (!accept || !/\btext\/csv\b/i.test(accept)) return this.registrations.listForOrganizer(eventId, query, caller);
+    const csv = await this.registrations.exportCsv(eventId, query.status, caller);
+    return new StreamableFile(csv, {
+      type: 'text/csv; charset=utf-8',
+      disposition: `attachment; filename="event-${eventId}-registrations.csv"`,
+    });
+  }
+
+  /** One registration, for the organizer, the account that made it, or the holder of its cancel token. */
+  @Public()
+  @Get('events/:id/registrations/:rid')
+  @ApiRegistrationToken()
+  @ApiOkResponse({ type: RegistrationDto })
+  @ApiProblems(400, 401, 403, 404)
+  get(
+    @IdParam() eventId: number,
+    @IdParam('rid') registrationId: number,
+    @CurrentUser() caller?: AuthenticatedUser,
+    @Headers(REGISTRATION_TOKEN_HEADER) registrationToken?: string,
+  ): Promise<RegistrationDto> {
+    return this.registrations.get(eventId, registrationId, { caller, registrationToken });
+  }
+
+  /** Cancel a registration; a freed seat goes to the oldest waitlisted registration. */
+  @Public()
+  @Delete('events/:id/registrations/:rid')
+  @ApiRegistrationToken()
+  @ApiOkResponse({ type: DetailDto, example: { detail: 'Registration cancelled' } })
+  @ApiProblems(400, 401, 403, 404)
+  async cancel(
+    @IdParam() eventId: number,
+    @IdParam('rid') registrationId: number,
+    @CurrentUser() caller?: AuthenticatedUser,
+    @Headers(REGISTRATION_TOKEN_HEADER) registrationToken?: string,
+  ): Promise<DetailDto> {
+    await this.registrations.cancel(eventId, registrationId, { caller, registrationToken });
+    return { detail: 'Registration cancelled' };
+  }
+
+  /** The caller's registrations (those made while sending an access token). */
+  @Get('me/registrations')
+  @UseInterceptors(PaginationInterceptor)
+  @ApiPaginatedResponse(RegistrationDto)
+  @ApiProblems(400, 401)
+  mine(@Query() page: PageQueryDto, @CurrentUser() caller: AuthenticatedUser): Promise<Paginated<RegistrationDto>> {
+    return this.registrations.listMine(caller, page);
+  }
+}

@@ -1,0 +1,319 @@
+import { Readable } from 'node:stream';
+import { ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { stringify } from 'csv-stringify';
+import { type EntityManager, LessThanOrEqual, Repository } from 'typeorm';
+import type { AuthenticatedUser } from '../common/decorators/current-user.decorator.js';
+import type { PageQueryDto } from '../common/pagination/page-query.dto.js';
+import { Paginated } from '../common/pagination/paginated.js';
+import { DuplicateValueException, UnauthenticatedException } from '../common/problems/problem.exceptions.js';
+import { uniqueViolation } from '../database/database-errors.js';
+import { TransactionRunner } from '../database/transaction.runner.js';
+import { isVisibleTo, lockEvent } from '../events/event-access.js';
+import { Event } from '../events/event.entity.js';
+import { cancelTokenMatches, newCancelToken } from './cancel-token.js';
+import type { ListRegistrationsQueryDto } from './dto/list-registrations-query.dto.js';
+import type { RegisterForEventDto } from './dto/register-for-event.dto.js';
+import {
+  type CapacityDto,
+  maskEmail,
+  type RegistrationCreatedDto,
+  type RegistrationDto,
+  toRegistrationDto,
+  type WaitlistDto,
+} from './dto/registration.dto.js';
+import { Registration, type RegistrationStatus } from './registration.entity.js';
+import { type PositionedRegistration, WaitlistService } from './waitlist.service.js';
+
+const EVENT_NOT_FOUND = 'No event with this id.';
+const REGISTRATION_NOT_FOUND = 'No registration with this id for this event.';
+export const REGISTRATION_CLOSED = 'Registration is closed for this event';
+const CSV_BATCH = 1_000;
+const CSV_COLUMNS = ['id', 'name', 'email', 'status', 'position', 'created_at', 'promoted_at'] as const;
+
+/** Who asks for one registration: a caller with a token, the holder of its cancel token, or both. */
+export interface RegistrationCredentials {
+  caller?: AuthenticatedUser;
+  registrationToken?: string;
+}
+
+/**
+ * Spreadsheets run a cell that starts with one of these as a formula; a
+ * leading apostrophe makes it text (OWASP's advice for CSV injection).
+ */
+function neutraliseFormula(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
+@Injectable()
+export class RegistrationsService {
+  constructor(
+    @InjectRepository(Registration) private readonly registrations: Repository<Registration>,
+    @InjectRepository(Event) private readonly events: Repository<Event>,
+    private readonly transactions: TransactionRunner,
+    private readonly waitlist: WaitlistService,
+  ) {}
+
+  /**
+   * A seat while one is free, else the end of the waitlist. Taking the seat is
+   * one conditional UPDATE (`attendees_count < capacity`), so concurrent
+   * registrations cannot overbook; the unique (event_id, email) index refuses
+   * a duplicate, and the whole transaction (counter included) rolls back.
+   */
+  async register(
+    eventId: number,
+    dto: RegisterForEventDto,
+    caller?: AuthenticatedUser,
+  ): Promise<RegistrationCreatedDto> {
+    const { token, hash } = newCancelToken();
+    const registration = await this.transactions.run(async (manager) => {
+      const now = new Date();
+      let status: RegistrationStatus = 'confirmed';
+      if (!(await this.claimPlace(manager, eventId, now, 'confirmed'))) {
+        if (!(await this.claimPlace(manager, eventId, now, 'waitlisted'))) {
+          throw await this.whyClosed(manager, eventId, caller);
+        }
+        status = 'waitlisted';
+      }
+      const created = manager.create(Registration, {
+        eventId,
+        userId: caller?.id ?? null,
+        name: dto.name,
+        email: dto.email,
+        status,
+        cancelTokenHash: hash,
+        createdAt: now,
+        promotedAt: null,
+      });
+      try {
+        await manager.insert(Registration, created);
+      } catch (error) {
+        if (uniqueViolation(error)) {
+          throw new DuplicateValueException({ email: 'This email is already registered for this event.' });
+        }
+        throw error;
+      }
+      return this.positioned(manager, created);
+    });
+    return {
+      detail:
+        registration.status === 'confirmed'
+          ? 'Registered for event successfully'
+          : 'Event is full; added to the waitlist',
+      registration: toRegistrationDto(registration),
+      cancel_token: token,
+    };
+  }
+
+  async capacity(eventId: number, viewer?: AuthenticatedUser): Promise<CapacityDto> {
+    const event = await this.visibleEvent(eventId, viewer);
+    return {
+      capacity: event.capacity,
+      attendees_count: event.attendeesCount,
+      available_slots: event.capacity - event.attendeesCount,
+      waitlist_count: event.waitlistCount,
+    };
+  }
+
+  /** First come, first served. The organizer sees emails; other users see them masked. */
+  async waitlistOf(eventId: number, page: PageQueryDto, caller: AuthenticatedUser): Promise<WaitlistDto> {
+    const event = await this.visibleEvent(eventId, caller);
+    const isOrganizer = event.organizerId === caller.id;
+    const [entries, count] = await this.registrations.findAndCount({
+      select: { id: true, name: true, email: true, createdAt: true },
+      where: { eventId, status: 'waitlisted' },
+      order: { id: 'ASC' },
+      skip: (page.page - 1) * page.page_size,
+      take: page.page_size,
+    });
+    const first = (page.page - 1) * page.page_size;
+    return {
+      waitlist: entries.map((entry, index) => ({
+        position: first + index + 1,
+        name: entry.name,
+        email: isOrganizer ? entry.email : maskEmail(entry.email),
+        created_at: entry.createdAt.toISOString(),
+      })),
+      count,
+    };
+  }
+
+  async listForOrganizer(
+    eventId: number,
+    query: ListRegistrationsQueryDto,
+    caller: AuthenticatedUser,
+  ): Promise<Paginated<RegistrationDto>> {
+    await this.organizedEvent(eventId, caller);
+    const base = this.registrations
+      .createQueryBuilder('registration')
+      .where('registration.eventId = :eventId', { eventId });
+    if (query.status) base.andWhere('registration.status = :status', { status: query.status });
+    const total = await base.getCount();
+    const rows = await this.waitlist.withPositions(
+      base
+        .orderBy('registration.id', 'ASC')
+        .offset((query.page - 1) * query.page_size)
+        .limit(query.page_size),
+    );
+    return new Paginated(rows.map(toRegistrationDto), total, query.page, query.page_size);
+  }
+
+  /**
+   * Every registration of the event (optionally of one status) as CSV, read
+   * from the database in batches and streamed to the client.
+   */
+  async exportCsv(
+    eventId: number,
+    status: RegistrationStatus | undefined,
+    caller: AuthenticatedUser,
+  ): Promise<Readable> {
+    await this.organizedEvent(eventId, caller);
+    const batches = async function* (this: RegistrationsService) {
+      let afterId = 0;
+      for (;;) {
+        const query = this.registrations
+          .createQueryBuilder('registration')
+          .where('registration.eventId = :eventId', { eventId })
+          .andWhere('registration.id > :afterId', { afterId });
+        if (status) query.andWhere('registration.status = :status', { status });
+        const rows = await this.waitlist.withPositions(query.orderBy('registration.id', 'ASC').limit(CSV_BATCH));
+        for (const row of rows) yield toRegistrationDto(row);
+        if (rows.length < CSV_BATCH) return;
+        afterId = rows[rows.length - 1].id;
+      }
+    }.call(this);
+    const csv = stringify({
+      header: true,
+      columns: [...CSV_COLUMNS],
+      cast: { string: neutraliseFormula },
+    });
+    return Readable.from(batches).pipe(csv);
+  }
+
+  async get(eventId: number, registrationId: number, credentials: RegistrationCredentials): Promise<RegistrationDto> {
+    const manager = this.registrations.manager;
+    const event = await manager.findOneBy(Event, { id: eventId });
+    const registration = await this.authorised(manager, event, registrationId, credentials);
+    return toRegistrationDto(await this.positioned(manager, registration));
+  }
+
+  /**
+   * Cancels a registration; a freed seat goes to the oldest waitlisted
+   * registration in the same transaction. Of several concurrent cancellations
+   * of one registration, one succeeds and the others find it gone (404).
+   */
+  async cancel(eventId: number, registrationId: number, credentials: RegistrationCredentials): Promise<void> {
+    await this.transactions.run(async (manager) => {
+      const event = await lockEvent(manager, eventId);
+      const registration = await this.authorised(manager, event, registrationId, credentials);
+      await manager.delete(Registration, { id: registration.id });
+      await manager
+        .createQueryBuilder()
+        .update(Event)
+        .set(
+          registration.status === 'confirmed'
+            ? { attendeesCount: () => 'attendees_count - 1' }
+            : { waitlistCount: () => 'waitlist_count - 1' },
+        )
+        .where('id = :eventId', { eventId })
+        .execute();
+      if (registration.status === 'confirmed') await this.waitlist.promote(manager, eventId, 1);
+    });
+  }
+
+  /** The caller's own registrations (made while sending a token), newest last. */
+  async listMine(caller: AuthenticatedUser, query: PageQueryDto): Promise<Paginated<RegistrationDto>> {
+    const base = this.registrations
+      .createQueryBuilder('registration')
+      .where('registration.userId = :userId', { userId: caller.id });
+    const total = await base.getCount();
+    const rows = await this.waitlist.withPositions(
+      base
+        .orderBy('registration.id', 'ASC')
+        .offset((query.page - 1) * query.page_size)
+        .limit(query.page_size),
+    );
+    return new Paginated(rows.map(toRegistrationDto), total, query.page, query.page_size);
+  }
+
+  /**
+   * Counts one more seat taken (only while one is free) or one more in the
+   * waitlist, if the event is open: active and still to come. One statement,
+   * which also takes the event's row lock for the rest of the transaction.
+   */
+  private async claimPlace(
+    manager: EntityManager,
+    eventId: number,
+    now: Date,
+    place: RegistrationStatus,
+  ): Promise<boolean> {
+    const query = manager
+      .createQueryBuilder()
+      .update(Event)
+      .set(
+        place === 'confirmed'
+          ? { attendeesCount: () => 'attendees_count + 1' }
+          : { waitlistCount: () => 'waitlist_count + 1' },
+      )
+      .where('id = :eventId', { eventId })
+      .andWhere("status = 'active'")
+      .andWhere('date_time > :now', { now });
+    if (place === 'confirmed') query.andWhere('attendees_count < capacity');
+    const { affected } = await query.execute();
+    return Boolean(affected);
+  }
+
+  /** After a refused registration: the event is unknown or hidden (404), or not open (409). */
+  private async whyClosed(manager: EntityManager, eventId: number, caller?: AuthenticatedUser): Promise<Error> {
+    const event = await manager.findOneBy(Event, { id: eventId });
+    if (!event || !isVisibleTo(event, caller?.id)) return new NotFoundException(EVENT_NOT_FOUND);
+    return new ConflictException(REGISTRATION_CLOSED);
+  }
+
+  private async visibleEvent(eventId: number, viewer?: AuthenticatedUser): Promise<Event> {
+    const event = await this.events.findOneBy({ id: eventId });
+    if (!event || !isVisibleTo(event, viewer?.id)) throw new NotFoundException(EVENT_NOT_FOUND);
+    return event;
+  }
+
+  private async organizedEvent(eventId: number, caller: AuthenticatedUser): Promise<Event> {
+    const event = await this.visibleEvent(eventId, caller);
+    if (event.organizerId !== caller.id) {
+      throw new ForbiddenException('Only the organizer can see the registrations of this event.');
+    }
+    return event;
+  }
+
+  /**
+   * One registration, for its event's organizer, the account that made it, or
+   * whoever holds its cancel token; that token opens this registration only.
+   */
+  private async authorised(
+    manager: EntityManager,
+    event: Event | null,
+    registrationId: number,
+    { caller, registrationToken }: RegistrationCredentials,
+  ): Promise<Registration> {
+    if (!event || !isVisibleTo(event, caller?.id)) throw new NotFoundException(EVENT_NOT_FOUND);
+    const registration = await manager.findOneBy(Registration, { id: registrationId, eventId: event.id });
+    if (!registration) throw new NotFoundException(REGISTRATION_NOT_FOUND);
+    const allowed =
+      (caller !== undefined && (caller.id === event.organizerId || caller.id === registration.userId)) ||
+      (registrationToken !== undefined && cancelTokenMatches(registrationToken, registration.cancelTokenHash));
+    if (allowed) return registration;
+    if (!caller && registrationToken === undefined) {
+      throw new UnauthenticatedException('Send the registration token (X-Registration-Token) or an access token.');
+    }
+    throw new ForbiddenException('These credentials do not open this registration.');
+  }
+
+  private async positioned(manager: EntityManager, registration: Registration): Promise<PositionedRegistration> {
+    if (registration.status !== 'waitlisted') return Object.assign(registration, { position: null });
+    const position = await manager.countBy(Registration, {
+      eventId: registration.eventId,
+      status: 'waitlisted',
+      id: LessThanOrEqual(registration.id),
+    });
+    return Object.assign(registration, { position });
+  }
+}
