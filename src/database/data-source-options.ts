@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import mysql, { type Pool, type PoolConnection, type PoolOptions } from 'mysql2';
 import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config/database.config.js';
 import { ENTITIES } from './entities.js';
@@ -8,6 +9,29 @@ import { SnakeNamingStrategy } from './snake-naming.strategy.js';
 
 /** Milliseconds a statement waits for a lock or a connection before the request fails with 503. */
 const WAIT_TIMEOUT_MS = 5_000;
+
+/**
+ * Set once on every new MySQL connection, before its first query:
+ * - READ COMMITTED: a statement that waited for a row lock sees what was
+ *   committed meanwhile (no stale snapshot), and InnoDB takes fewer gap locks;
+ * - a lock wait gives up after 2 s (not InnoDB's 50), to be retried or answered 503.
+ */
+export const MYSQL_SESSION_SETTINGS = [
+  'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED',
+  'SET SESSION innodb_lock_wait_timeout = 2',
+];
+
+/** mysql2, with the session settings applied to each connection its pools open. */
+const mysqlWithSessionSettings = {
+  ...mysql,
+  createPool(options: PoolOptions): Pool {
+    const pool = mysql.createPool(options);
+    pool.on('connection', (connection: PoolConnection) => {
+      for (const statement of MYSQL_SESSION_SETTINGS) connection.query(statement);
+    });
+    return pool;
+  },
+};
 
 /** The TypeORM options for either database; the app and `ormconfig.ts` both use them. */
 export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
@@ -24,8 +48,7 @@ export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
       type: 'mysql',
       url: config.url,
       timezone: 'Z',
-      // Each statement sees what is committed: no stale snapshot after waiting for a row lock, fewer gap locks.
-      isolationLevel: 'READ COMMITTED',
+      driver: mysqlWithSessionSettings,
       charset: 'utf8mb4_unicode_ci',
       connectTimeout: WAIT_TIMEOUT_MS,
       poolSize: 10,

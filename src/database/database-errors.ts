@@ -20,12 +20,16 @@ export function uniqueViolation(error: unknown): { constraint?: string } | undef
   return undefined;
 }
 
-/** MySQL rolled the transaction back to break a deadlock: running it again is safe. */
-export function isDeadlock(error: unknown): boolean {
-  return driverError(error)?.code === 'ER_LOCK_DEADLOCK';
+/**
+ * MySQL gave up on a row lock: it rolled the transaction back to break a
+ * deadlock, or the lock wait timed out. The transaction can be run again.
+ */
+export function isLockConflict(error: unknown): boolean {
+  const code = driverError(error)?.code;
+  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
 }
 
-/** After its retries, a deadlock is reported like the other transient faults: 503, retry later. */
+/** After its retries, a lock conflict is reported like the other transient faults: 503, retry later. */
 const UNAVAILABLE_CODES = new Set([
   'ER_LOCK_DEADLOCK',
   'ECONNREFUSED',

@@ -1,6 +1,6 @@
 import { setImmediate as macrotask } from 'node:timers/promises';
 import { DataSource, type EntityManager } from 'typeorm';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { dataSourceOptions } from './data-source-options.js';
 import { runMigrations } from './migrate.js';
 import { TransactionRunner } from './transaction.runner.js';
@@ -91,5 +91,37 @@ describe('TransactionRunner on SQLite', () => {
       // The shared connection may be left unusable: that is a failure too.
     }
     expect(anyRejected || counter === undefined || counter < WORKERS).toBe(true);
+  });
+});
+
+describe('TransactionRunner on MySQL', () => {
+  /** A stand-in MySQL DataSource whose transactions fail with the given driver codes, then succeed. */
+  function failingWith(...codes: string[]) {
+    const failures = [...codes];
+    const transaction = vi.fn(async (work: (manager: EntityManager) => Promise<string>) => {
+      const code = failures.shift();
+      if (code) throw Object.assign(new Error(code), { code });
+      return work({} as EntityManager);
+    });
+    const dataSource = { options: { type: 'mysql' }, transaction } as unknown as DataSource;
+    return { runner: new TransactionRunner(dataSource), transaction };
+  }
+
+  it('runs a deadlock victim and a lock-wait timeout again until it commits', async () => {
+    const { runner, transaction } = failingWith('ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT');
+    await expect(runner.run(async () => 'done')).resolves.toBe('done');
+    expect(transaction).toHaveBeenCalledTimes(3);
+  });
+
+  it('gives up after three attempts and lets the lock conflict through', async () => {
+    const { runner, transaction } = failingWith('ER_LOCK_DEADLOCK', 'ER_LOCK_DEADLOCK', 'ER_LOCK_DEADLOCK');
+    await expect(runner.run(async () => 'done')).rejects.toMatchObject({ code: 'ER_LOCK_DEADLOCK' });
+    expect(transaction).toHaveBeenCalledTimes(3);
+  });
+
+  it('does not retry other errors', async () => {
+    const { runner, transaction } = failingWith('ER_DUP_ENTRY');
+    await expect(runner.run(async () => 'done')).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
+    expect(transaction).toHaveBeenCalledTimes(1);
   });
 });

@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, type EntityManager } from 'typeorm';
-import { isDeadlock } from './database-errors.js';
+import { isLockConflict } from './database-errors.js';
 
-/** MySQL: a transaction chosen as a deadlock victim is run again, up to this many times in all. */
-const MAX_ATTEMPTS = 4;
+/** MySQL: a transaction that lost a lock conflict is run again, up to this many times in all. */
+const MAX_ATTEMPTS = 3;
 
 /**
  * Runs a unit of work in a database transaction. Every write goes through it.
@@ -15,7 +15,8 @@ const MAX_ATTEMPTS = 4;
  * SQLite transaction (and a rollback would undo the other's work). On SQLite
  * the transactions therefore queue up and run one after the other; on MySQL
  * each takes its own pooled connection and runs concurrently, and one that
- * MySQL picks as a deadlock victim is retried (the work must be safe to re-run).
+ * loses a lock conflict (a deadlock, or a lock wait over 2 s) is retried a
+ * few times (so the work must be safe to re-run), then answered with a 503.
  */
 @Injectable()
 export class TransactionRunner {
@@ -27,18 +28,18 @@ export class TransactionRunner {
   }
 
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    if (!this.serialised) return this.retryingDeadlocks(work);
+    if (!this.serialised) return this.retryingLockConflicts(work);
     const result = this.tail.then(() => this.dataSource.transaction(work));
     this.tail = result.catch(() => undefined);
     return result;
   }
 
-  private async retryingDeadlocks<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  private async retryingLockConflicts<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.dataSource.transaction(work);
       } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || !isDeadlock(error)) throw error;
+        if (attempt >= MAX_ATTEMPTS || !isLockConflict(error)) throw error;
         // Back off a little, with jitter, so the transactions that collided do not collide again.
         await sleep(attempt * 10 + Math.random() * 20);
       }
