@@ -32,9 +32,9 @@ describe('readDatabaseConfig', () => {
     });
   });
 
-  it('takes a mariadb:// URL as MySQL, rewritten to mysql://', () => {
+  it('takes a mariadb:// URL as MariaDB, connected through a mysql:// URL', () => {
     expect(readDatabaseConfig({ DATABASE_URL: 'mariadb://app:secret@db.local:3306/events' })).toEqual({
-      type: 'mysql',
+      type: 'mariadb',
       url: 'mysql://app:secret@db.local:3306/events',
       migrate: true,
     });

@@ -16,7 +16,7 @@ class DatabaseEnvironment {
 }
 
 export type DatabaseConfig =
-  { type: 'mysql'; url: string; migrate: boolean } | { type: 'sqlite'; file: string; migrate: boolean };
+  { type: 'mysql' | 'mariadb'; url: string; migrate: boolean } | { type: 'sqlite'; file: string; migrate: boolean };
 
 /** Parses the database settings; shared by the app and the TypeORM CLI's `ormconfig.ts`. */
 export function readDatabaseConfig(env: NodeJS.ProcessEnv = process.env): DatabaseConfig {
@@ -28,7 +28,9 @@ export function readDatabaseConfig(env: NodeJS.ProcessEnv = process.env): Databa
     const file = url.slice('sqlite:'.length);
     return { type: 'sqlite', file: file === ':memory:' ? ':memory:' : file, migrate };
   }
-  return { type: 'mysql', url: url.replace(/^mariadb:/, 'mysql:'), migrate };
+  // Both speak the MySQL protocol through mysql2; TypeORM reads MariaDB's catalogue a little differently.
+  const type = url.startsWith('mariadb:') ? 'mariadb' : 'mysql';
+  return { type, url: url.replace(/^mariadb:/, 'mysql:'), migrate };
 }
 
 export const databaseConfig = registerAs('database', () => readDatabaseConfig());

@@ -42,10 +42,10 @@ export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
     namingStrategy: new SnakeNamingStrategy(),
     synchronize: false,
   };
-  if (config.type === 'mysql') {
+  if (config.type !== 'sqlite') {
     return {
       ...common,
-      type: 'mysql',
+      type: config.type,
       url: config.url,
       timezone: 'Z',
       driver: mysqlWithSessionSettings,

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { isMysqlFamily } from './dialect.js';
 
 const MIGRATION_LOCK = 'event_api_migrations';
 const LOCK_WAIT_SECONDS = 60;
@@ -8,7 +9,7 @@ const LOCK_WAIT_SECONDS = 60;
  * boot together take turns, so only the first one migrates.
  */
 export async function runMigrations(dataSource: DataSource): Promise<void> {
-  if (dataSource.options.type !== 'mysql') {
+  if (!isMysqlFamily(dataSource)) {
     await dataSource.runMigrations({ transaction: 'each' });
     return;
   }

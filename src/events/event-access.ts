@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { isMysqlFamily } from '../database/dialect.js';
 import { Event } from './event.entity.js';
 
 /** A draft is visible to its organizer only; to anyone else it does not exist. */
@@ -15,6 +16,6 @@ export function isVisibleTo(event: Event, viewerId: number | undefined): boolean
  */
 export async function lockEvent(manager: EntityManager, id: number): Promise<Event | null> {
   const query = manager.createQueryBuilder(Event, 'event').where('event.id = :id', { id });
-  if (manager.connection.options.type === 'mysql') query.setLock('pessimistic_write');
+  if (isMysqlFamily(manager.connection)) query.setLock('pessimistic_write');
   return query.getOne();
 }

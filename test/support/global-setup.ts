@@ -19,7 +19,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     project.provide('databaseUrl', 'sqlite::memory:');
     return;
   }
-  const server = new URL(url.replace(/^mariadb:/, 'mysql:'));
+  const server = new URL(url);
   const database = `event_api_test_${randomBytes(4).toString('hex')}`;
   const admin = await mysql.createConnection({
     host: server.hostname,

@@ -51,4 +51,4 @@ export async function startApp(env: Record<string, string | undefined> = {}): Pr
   }
 }
 
-export const isMysql = (): boolean => inject('databaseUrl').startsWith('mysql:');
+export const isMysql = (): boolean => /^(mysql|mariadb):/.test(inject('databaseUrl'));

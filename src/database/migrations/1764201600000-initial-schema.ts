@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { isMysqlFamily } from '../dialect.js';
 
 /**
  * Users, events (with the registration counters) and the token revocation
@@ -10,7 +11,7 @@ export class InitialSchema1764201600000 implements MigrationInterface {
   name = 'InitialSchema1764201600000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const statements = queryRunner.connection.options.type === 'mysql' ? MYSQL_UP : SQLITE_UP;
+    const statements = isMysqlFamily(queryRunner.connection) ? MYSQL_UP : SQLITE_UP;
     for (const statement of statements) await queryRunner.query(statement);
   }
 

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { isMysqlFamily } from '../dialect.js';
 
 /**
  * Registrations: one row per seat or waitlist place. The unique
@@ -10,7 +11,7 @@ export class Registrations1764288000000 implements MigrationInterface {
   name = 'Registrations1764288000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    const statements = queryRunner.connection.options.type === 'mysql' ? MYSQL_UP : SQLITE_UP;
+    const statements = isMysqlFamily(queryRunner.connection) ? MYSQL_UP : SQLITE_UP;
     for (const statement of statements) await queryRunner.query(statement);
   }
 
