@@ -1,22 +1,40 @@
-import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AppModule } from './app.module.js';
-import { configureApp, createFastifyAdapter, NEST_APP_OPTIONS, nestLogLevels } from './app.setup.js';
-import { appConfig } from './config/app.config.js';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { readAppConfig } from './config/app.config.js';
+import { readAuthConfig } from './config/auth.config.js';
+import { readDatabaseConfig } from './config/database.config.js';
+import { superviseWorkers } from './cluster.js';
 
-async function bootstrap(): Promise<void> {
-  const { port, host, logLevel } = appConfig();
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(), {
-    ...NEST_APP_OPTIONS,
-    logger: nestLogLevels(logLevel),
-  });
-  await configureApp(app);
-  await app.listen(port, host);
-  console.log(`Event API listening on http://${host}:${port}/api (docs at /api/docs)`);
+/**
+ * How many processes serve requests. MySQL: one per CPU unless
+ * WEB_CONCURRENCY says otherwise. SQLite: one, since its transactions are
+ * queued inside the process that owns the database file.
+ */
+function workerCount(): number {
+  const { webConcurrency } = readAppConfig();
+  if (readDatabaseConfig().type !== 'sqlite') return webConcurrency ?? availableParallelism();
+  if (webConcurrency !== undefined && webConcurrency > 1) {
+    throw new Error('Invalid configuration: WEB_CONCURRENCY must be 1 with SQLite; use MySQL for several workers');
+  }
+  return 1;
 }
 
-bootstrap().catch((error: Error) => {
+async function main(): Promise<void> {
+  if (cluster.isPrimary) {
+    // Fail fast, once, before any worker starts: every variable is checked here.
+    readAuthConfig();
+    const workers = workerCount();
+    if (workers > 1) {
+      superviseWorkers(workers);
+      return;
+    }
+  }
+  // Loaded only where requests are served, so the supervising process stays small.
+  const { serve } = await import('./server.js');
+  await serve();
+}
+
+main().catch((error: Error) => {
   console.error(error.message);
   process.exit(1);
 });

@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type EntityManager, In, LessThan, Repository } from 'typeorm';
+import { type EntityManager, LessThan, Repository } from 'typeorm';
+import { select } from '../database/sql.js';
 import { TransactionRunner } from '../database/transaction.runner.js';
 import { LoginSession } from './login-session.entity.js';
 import { RevokedToken } from './revoked-token.entity.js';
@@ -23,8 +24,13 @@ export class RevocationsService {
   ) {}
 
   /** One primary-key lookup: is this token, or the login session it belongs to, revoked? */
-  isRevoked(tokenId: string, sessionId: string): Promise<boolean> {
-    return this.revoked.exists({ where: { id: In([tokenId, sessionId]) } });
+  async isRevoked(tokenId: string, sessionId: string): Promise<boolean> {
+    const rows = await select(
+      this.revoked.manager,
+      'SELECT 1 AS revoked FROM revoked_tokens WHERE id IN (?, ?) LIMIT 1',
+      [tokenId, sessionId],
+    );
+    return rows.length > 0;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { validateEnv } from './validate-env.js';
 
 const NODE_ENVS = ['development', 'production', 'test'] as const;
@@ -24,16 +24,27 @@ class AppEnvironment {
 
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: string = 'info';
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'WEB_CONCURRENCY must be an integer between 1 and 64' })
+  @Min(1, { message: 'WEB_CONCURRENCY must be an integer between 1 and 64' })
+  @Max(64, { message: 'WEB_CONCURRENCY must be an integer between 1 and 64' })
+  WEB_CONCURRENCY?: number;
 }
 
-export const appConfig = registerAs('app', () => {
-  const env = validateEnv(AppEnvironment);
+export function readAppConfig(env: NodeJS.ProcessEnv = process.env) {
+  const values = validateEnv(AppEnvironment, env);
   return {
-    nodeEnv: env.NODE_ENV as NodeEnv,
-    port: env.PORT,
-    host: env.HOST,
-    logLevel: env.LOG_LEVEL as LogLevel,
+    nodeEnv: values.NODE_ENV as NodeEnv,
+    port: values.PORT,
+    host: values.HOST,
+    logLevel: values.LOG_LEVEL as LogLevel,
+    /** Worker processes asked for; `undefined` lets the start-up choose (see main.ts). */
+    webConcurrency: values.WEB_CONCURRENCY,
   };
-});
+}
+
+export const appConfig = registerAs('app', () => readAppConfig());
 
 export type AppConfig = ReturnType<typeof appConfig>;

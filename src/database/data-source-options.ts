@@ -52,7 +52,8 @@ export function dataSourceOptions(config: DatabaseConfig): DataSourceOptions {
       charset: 'utf8mb4_unicode_ci',
       connectTimeout: WAIT_TIMEOUT_MS,
       poolSize: 10,
-      extra: { waitForConnections: true, queueLimit: 500, enableKeepAlive: true },
+      // No stack trace captured for every query (mysql2's `trace`): it cost 2.5 % of CPU on reads.
+      extra: { waitForConnections: true, queueLimit: 500, enableKeepAlive: true, trace: false },
     };
   }
   if (config.file !== ':memory:') mkdirSync(dirname(config.file), { recursive: true });

@@ -3,7 +3,7 @@ import { isMysqlFamily } from '../database/dialect.js';
 import { Event } from './event.entity.js';
 
 /** A draft is visible to its organizer only; to anyone else it does not exist. */
-export function isVisibleTo(event: Event, viewerId: number | undefined): boolean {
+export function isVisibleTo(event: Pick<Event, 'status' | 'organizerId'>, viewerId: number | undefined): boolean {
   return event.status !== 'draft' || event.organizerId === viewerId;
 }
 

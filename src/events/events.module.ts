@@ -1,13 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { RegistrationsModule } from '../registrations/registrations.module.js';
-import { UsersModule } from '../users/users.module.js';
 import { Event } from './event.entity.js';
 import { EventsController } from './events.controller.js';
 import { EventsService } from './events.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Event]), UsersModule, RegistrationsModule],
+  imports: [TypeOrmModule.forFeature([Event]), RegistrationsModule],
   controllers: [EventsController],
   providers: [EventsService],
 })

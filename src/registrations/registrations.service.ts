@@ -2,15 +2,16 @@ import { Readable } from 'node:stream';
 import { ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { stringify } from 'csv-stringify';
-import { type EntityManager, LessThanOrEqual, Repository } from 'typeorm';
+import { type EntityManager, Repository } from 'typeorm';
 import type { AuthenticatedUser } from '../common/decorators/current-user.decorator.js';
 import type { PageQueryDto } from '../common/pagination/page-query.dto.js';
 import { Paginated } from '../common/pagination/paginated.js';
 import { DuplicateValueException, UnauthenticatedException } from '../common/problems/problem.exceptions.js';
 import { uniqueViolation } from '../database/database-errors.js';
+import { execute, select, toSqlDateTime } from '../database/sql.js';
 import { TransactionRunner } from '../database/transaction.runner.js';
 import { isVisibleTo, lockEvent } from '../events/event-access.js';
-import { Event } from '../events/event.entity.js';
+import { Event, type EventStatus } from '../events/event.entity.js';
 import { cancelTokenMatches, newCancelToken } from './cancel-token.js';
 import type { ListRegistrationsQueryDto } from './dto/list-registrations-query.dto.js';
 import type { RegisterForEventDto } from './dto/register-for-event.dto.js';
@@ -26,6 +27,14 @@ import { Registration, type RegistrationStatus } from './registration.entity.js'
 import { type PositionedRegistration, WaitlistService } from './waitlist.service.js';
 
 const EVENT_NOT_FOUND = 'No event with this id.';
+
+interface CapacityRow {
+  status: EventStatus;
+  organizer_id: number;
+  capacity: number;
+  attendees_count: number;
+  waitlist_count: number;
+}
 const REGISTRATION_NOT_FOUND = 'No registration with this id for this event.';
 export const REGISTRATION_CLOSED = 'Registration is closed for this event';
 const CSV_BATCH = 1_000;
@@ -75,7 +84,22 @@ export class RegistrationsService {
         }
         status = 'waitlisted';
       }
-      const created = manager.create(Registration, {
+      let id: number;
+      try {
+        ({ insertId: id } = await execute(
+          manager,
+          'INSERT INTO registrations (event_id, user_id, name, email, status, cancel_token_hash, created_at) ' +
+            'VALUES (?, ?, ?, ?, ?, ?, ?)',
+          [eventId, caller?.id ?? null, dto.name, dto.email, status, hash, toSqlDateTime(now)],
+        ));
+      } catch (error) {
+        if (uniqueViolation(error)) {
+          throw new DuplicateValueException({ email: 'This email is already registered for this event.' });
+        }
+        throw error;
+      }
+      const created = Object.assign(new Registration(), {
+        id,
         eventId,
         userId: caller?.id ?? null,
         name: dto.name,
@@ -85,14 +109,6 @@ export class RegistrationsService {
         createdAt: now,
         promotedAt: null,
       });
-      try {
-        await manager.insert(Registration, created);
-      } catch (error) {
-        if (uniqueViolation(error)) {
-          throw new DuplicateValueException({ email: 'This email is already registered for this event.' });
-        }
-        throw error;
-      }
       return this.positioned(manager, created);
     });
     return {
@@ -106,12 +122,19 @@ export class RegistrationsService {
   }
 
   async capacity(eventId: number, viewer?: AuthenticatedUser): Promise<CapacityDto> {
-    const event = await this.visibleEvent(eventId, viewer);
+    const [event] = await select<CapacityRow>(
+      this.registrations.manager,
+      'SELECT status, organizer_id, capacity, attendees_count, waitlist_count FROM events WHERE id = ?',
+      [eventId],
+    );
+    if (!event || !isVisibleTo({ status: event.status, organizerId: event.organizer_id }, viewer?.id)) {
+      throw new NotFoundException(EVENT_NOT_FOUND);
+    }
     return {
       capacity: event.capacity,
-      attendees_count: event.attendeesCount,
-      available_slots: event.capacity - event.attendeesCount,
-      waitlist_count: event.waitlistCount,
+      attendees_count: event.attendees_count,
+      available_slots: event.capacity - event.attendees_count,
+      waitlist_count: event.waitlist_count,
     };
   }
 
@@ -247,20 +270,14 @@ export class RegistrationsService {
     now: Date,
     place: RegistrationStatus,
   ): Promise<boolean> {
-    const query = manager
-      .createQueryBuilder()
-      .update(Event)
-      .set(
-        place === 'confirmed'
-          ? { attendeesCount: () => 'attendees_count + 1' }
-          : { waitlistCount: () => 'waitlist_count + 1' },
-      )
-      .where('id = :eventId', { eventId })
-      .andWhere("status = 'active'")
-      .andWhere('date_time > :now', { now });
-    if (place === 'confirmed') query.andWhere('attendees_count < capacity');
-    const { affected } = await query.execute();
-    return Boolean(affected);
+    const { affected } = await execute(
+      manager,
+      place === 'confirmed'
+        ? "UPDATE events SET attendees_count = attendees_count + 1 WHERE id = ? AND status = 'active' AND date_time > ? AND attendees_count < capacity"
+        : "UPDATE events SET waitlist_count = waitlist_count + 1 WHERE id = ? AND status = 'active' AND date_time > ?",
+      [eventId, toSqlDateTime(now)],
+    );
+    return affected > 0;
   }
 
   /** After a refused registration: the event is unknown or hidden (404), or not open (409). */
@@ -309,11 +326,11 @@ export class RegistrationsService {
 
   private async positioned(manager: EntityManager, registration: Registration): Promise<PositionedRegistration> {
     if (registration.status !== 'waitlisted') return Object.assign(registration, { position: null });
-    const position = await manager.countBy(Registration, {
-      eventId: registration.eventId,
-      status: 'waitlisted',
-      id: LessThanOrEqual(registration.id),
-    });
-    return Object.assign(registration, { position });
+    const [{ position }] = await select<{ position: number | string }>(
+      manager,
+      "SELECT COUNT(*) AS position FROM registrations WHERE event_id = ? AND status = 'waitlisted' AND id <= ?",
+      [registration.eventId, registration.id],
+    );
+    return Object.assign(registration, { position: Number(position) });
   }
 }

@@ -1,5 +1,6 @@
 import { formatToSecond } from '../../common/validation/zoned-date-time.js';
-import { EVENT_STATUSES, type Event, type EventStatus } from '../event.entity.js';
+import { fromSqlDateTime } from '../../database/sql.js';
+import { EVENT_STATUSES, type EventStatus } from '../event.entity.js';
 import { ApiProperty } from '@nestjs/swagger';
 
 export class EventDto {
@@ -33,21 +34,43 @@ export class EventDto {
   organizer_id: number;
 }
 
-export function toEventDto(event: Event, organizerUsername: string): EventDto {
+/** An event as the event queries select it: the row plus the organizer's username. */
+export interface EventRow {
+  id: number;
+  title: string;
+  description: string;
+  date_time: Date | string;
+  location: string;
+  status: EventStatus;
+  capacity: number;
+  attendees_count: number;
+  waitlist_count: number;
+  organizer_id: number;
+  created_at: Date | string;
+  updated_at: Date | string;
+  organizer: string;
+}
+
+/** The columns of an `EventRow`, from `events e` joined to `users u`. */
+export const EVENT_COLUMNS =
+  'e.id, e.title, e.description, e.date_time, e.location, e.status, e.capacity, e.attendees_count, ' +
+  'e.waitlist_count, e.organizer_id, e.created_at, e.updated_at, u.username AS organizer';
+
+export function toEventDto(row: EventRow): EventDto {
   return {
-    id: event.id,
-    title: event.title,
-    description: event.description,
-    date_time: formatToSecond(event.dateTime),
-    location: event.location,
-    status: event.status,
-    capacity: event.capacity,
-    attendees_count: event.attendeesCount,
-    waitlist_count: event.waitlistCount,
-    available_slots: event.capacity - event.attendeesCount,
-    created_at: event.createdAt.toISOString(),
-    updated_at: event.updatedAt.toISOString(),
-    organizer: organizerUsername,
-    organizer_id: event.organizerId,
+    id: row.id,
+    title: row.title,
+    description: row.description,
+    date_time: formatToSecond(fromSqlDateTime(row.date_time)),
+    location: row.location,
+    status: row.status,
+    capacity: row.capacity,
+    attendees_count: row.attendees_count,
+    waitlist_count: row.waitlist_count,
+    available_slots: row.capacity - row.attendees_count,
+    created_at: fromSqlDateTime(row.created_at).toISOString(),
+    updated_at: fromSqlDateTime(row.updated_at).toISOString(),
+    organizer: row.organizer,
+    organizer_id: row.organizer_id,
   };
 }

@@ -1,0 +1,50 @@
+import cluster, { type Worker } from 'node:cluster';
+
+/** A worker that dies this soon after starting counts as a failed start. */
+const QUICK_DEATH_MS = 10_000;
+/** Failed starts in a row before the supervisor gives up (the database is down, the port taken…). */
+const MAX_FAILED_STARTS = 5;
+const RESPAWN_DELAY_MS = 1_000;
+
+/**
+ * The primary process of cluster mode: forks the workers (they share the
+ * listening socket), replaces one that dies, gives up if they keep dying at
+ * start, and passes SIGTERM and SIGINT on so each worker shuts down itself.
+ */
+export function superviseWorkers(count: number): void {
+  let stopping = false;
+  let failedStarts = 0;
+  const startedAt = new Map<Worker, number>();
+
+  const fork = () => startedAt.set(cluster.fork(), Date.now());
+
+  cluster.on('exit', (worker, code, signal) => {
+    const lived = Date.now() - (startedAt.get(worker) ?? 0);
+    startedAt.delete(worker);
+    if (stopping) {
+      if (startedAt.size === 0) process.exit();
+      return;
+    }
+    failedStarts = lived < QUICK_DEATH_MS ? failedStarts + 1 : 0;
+    if (failedStarts >= MAX_FAILED_STARTS) {
+      console.error(`Workers keep failing at start (last: code ${code}, signal ${signal}); giving up`);
+      stopping = true;
+      for (const other of startedAt.keys()) other.kill('SIGTERM');
+      process.exitCode = 1;
+      if (startedAt.size === 0) process.exit();
+      return;
+    }
+    console.error(`Worker ${worker.process.pid} exited (code ${code}, signal ${signal}); starting another`);
+    setTimeout(fork, RESPAWN_DELAY_MS);
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      stopping = true;
+      for (const worker of startedAt.keys()) worker.kill(signal);
+      if (startedAt.size === 0) process.exit();
+    });
+  }
+
+  for (let i = 0; i < count; i++) fork();
+}

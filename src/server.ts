@@ -1,0 +1,20 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module.js';
+import { configureApp, createFastifyAdapter, NEST_APP_OPTIONS, nestLogLevels } from './app.setup.js';
+import { readAppConfig } from './config/app.config.js';
+
+/** Boots the API and listens; in cluster mode every worker runs this and they share the port. */
+export async function serve(): Promise<void> {
+  const { port, host, logLevel } = readAppConfig();
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(), {
+    ...NEST_APP_OPTIONS,
+    logger: nestLogLevels(logLevel),
+  });
+  await configureApp(app);
+  await app.listen(port, host);
+  if (logLevel !== 'silent') {
+    console.log(`Event API (pid ${process.pid}) listening on http://${host}:${port}/api (docs at /api/docs)`);
+  }
+}
