@@ -22,7 +22,7 @@ import { TokensService } from './tokens.service.js';
     TypeOrmModule.forFeature([LoginSession, RevokedToken]),
     JwtModule.registerAsync({
       inject: [authConfig.KEY],
-      useFactory: (config: ConfigType<typeof authConfig>) => ({ secret: config.secret }),
+      useFactory: (config: ConfigType<typeof authConfig>) => ({ secret: config.key }),
     }),
   ],
   controllers: [AuthController],

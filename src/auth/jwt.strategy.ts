@@ -22,7 +22,8 @@ export class JwtStrategy extends PassportStrategy(Strategy) {
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKey: config.secret,
+      // passport-jwt's types say string or Buffer; it hands the key to jsonwebtoken, which takes a KeyObject.
+      secretOrKey: config.key as unknown as Buffer,
       algorithms: [config.algorithm],
       issuer: config.issuer,
       audience: config.audience,
