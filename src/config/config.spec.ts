@@ -94,8 +94,12 @@ describe('readAuthConfig', () => {
   });
 
   it('defaults to HS256, 300 s access tokens and 86400 s refresh tokens', () => {
-    expect(readAuthConfig({ NODE_ENV: 'test', JWT_SECRET: GOOD_SECRET })).toEqual({
+    const config = readAuthConfig({ NODE_ENV: 'test', JWT_SECRET: GOOD_SECRET });
+    expect(config.key.type).toBe('secret');
+    expect(config.key.export().toString('utf8')).toBe(GOOD_SECRET);
+    expect(config).toEqual({
       secret: GOOD_SECRET,
+      key: config.key,
       algorithm: 'HS256',
       issuer: 'event-api',
       audience: 'event-api',
