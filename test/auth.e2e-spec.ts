@@ -107,6 +107,7 @@ describe('POST /api/login/', () => {
       expect(claims).toMatchObject({
         user_id: user.id,
         sub: String(user.id),
+        username: user.username,
         iss: TEST_JWT_ISSUER,
         aud: TEST_JWT_AUDIENCE,
       });

@@ -10,12 +10,13 @@ type Claims = Record<string, unknown>;
 const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 /** Every claim the API requires, for an access token of `user` in a fresh session. */
-function accessClaims(user: { id: number }, overrides: Claims = {}): Claims {
+function accessClaims(user: { id: number; username: string }, overrides: Claims = {}): Claims {
   const now = Math.floor(Date.now() / 1000);
   return {
     token_type: 'access',
     user_id: user.id,
     sub: String(user.id),
+    username: user.username,
     sid: randomUUID(),
     jti: randomUUID(),
     iat: now,
@@ -110,6 +111,7 @@ describe('forged and misused tokens on GET /api/me/', () => {
     ['a token without sid', (u) => sign(without(accessClaims(u), 'sid'))],
     ['a token without token_type', (u) => sign(without(accessClaims(u), 'token_type'))],
     ['a token without user_id', (u) => sign(without(accessClaims(u), 'user_id'))],
+    ['a token without username', (u) => sign(without(accessClaims(u), 'username'))],
     ['a forged token of token_type refresh', (u) => sign(accessClaims(u, { token_type: 'refresh' }))],
     ['a token with an unknown token_type', (u) => sign(accessClaims(u, { token_type: 'admin' }))],
     ['a token whose sub is not its user_id', (u) => sign(accessClaims(u, { sub: String(u.id + 1) }))],
@@ -141,7 +143,7 @@ describe('forged and misused tokens on GET /api/me/', () => {
   });
 
   it('refuses a correctly signed token for a user that does not exist', async () => {
-    expectInvalidToken(await me(sign(accessClaims({ id: 2_147_483_000 }))));
+    expectInvalidToken(await me(sign(accessClaims({ id: 2_147_483_000, username: 'ghost' }))));
   });
 
   it('refuses a refresh token used as an access token', async () => {

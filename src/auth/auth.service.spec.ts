@@ -30,6 +30,7 @@ function claimsFactory(overrides: Partial<TokenClaims> = {}): TokenClaims {
     token_type: 'refresh',
     user_id: 1,
     sub: '1',
+    username: 'alice',
     sid: randomUUID(),
     jti: randomUUID(),
     iat: now,
@@ -132,8 +133,8 @@ describe('AuthService', () => {
       users.findByUsername.mockResolvedValue(userFactory({ id: 9 }));
       hasher.verify.mockResolvedValue(true);
       await auth.login({ username: 'alice', password: 'right password' });
-      const [userId, sessionId] = tokens.issue.mock.calls[0] as [number, string];
-      expect(userId).toBe(9);
+      const [subject, sessionId] = tokens.issue.mock.calls[0] as [{ id: number; username: string }, string];
+      expect(subject).toMatchObject({ id: 9, username: 'alice' });
       expect(manager.insert).toHaveBeenCalledWith(
         expect.anything(),
         expect.objectContaining({ id: sessionId, userId: 9 }),
@@ -142,7 +143,7 @@ describe('AuthService', () => {
   });
 
   describe('logout', () => {
-    const caller: AuthenticatedUser = { id: 1, sessionId: randomUUID(), tokenId: randomUUID() };
+    const caller: AuthenticatedUser = { id: 1, username: 'alice', sessionId: randomUUID(), tokenId: randomUUID() };
 
     it("refuses another user's refresh token with a 403 and revokes nothing", async () => {
       tokens.verify.mockResolvedValue(claimsFactory({ user_id: 2, sub: '2' }));

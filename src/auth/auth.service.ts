@@ -37,7 +37,7 @@ export class AuthService {
       await this.users.replacePasswordHash(user.id, await this.hasher.hash(password));
     }
     const sessionId = randomUUID();
-    const issued = await this.tokens.issue(user.id, sessionId);
+    const issued = await this.tokens.issue(user, sessionId);
     await this.transactions.run((manager) =>
       manager.insert(LoginSession, {
         id: sessionId,
@@ -60,7 +60,7 @@ export class AuthService {
       return await this.transactions.run(async (manager) => {
         await this.revocations.revokeToken(manager, claims.jti, claims.user_id, new Date(claims.exp * 1000));
         if (await manager.existsBy(RevokedToken, { id: claims.sid })) throw new UnauthenticatedException(REVOKED, true);
-        const issued = await this.tokens.issue(claims.user_id, claims.sid);
+        const issued = await this.tokens.issue({ id: claims.user_id, username: claims.username }, claims.sid);
         const { affected } = await manager.update(
           LoginSession,
           { id: claims.sid, userId: claims.user_id },

@@ -109,7 +109,7 @@ describe('JwtAuthGuard', () => {
       const config = readAuthConfig({ NODE_ENV: 'test', JWT_SECRET: SECRET });
       const tokens = new TokensService(new JwtService({ secret: SECRET }), config);
       const sessionId = '1b4e28ba-2fa1-41d2-883f-0016d3cca427';
-      const { access } = await tokens.issue(5, sessionId);
+      const { access } = await tokens.issue({ id: 5, username: 'alice' }, sessionId);
       const context = contextFor(Routes, Routes.prototype.closed, { authorization: `Bearer ${access}` });
       await expect(Promise.resolve(guard.canActivate(context))).resolves.toBe(true);
       expect(context.switchToHttp().getRequest<{ user: unknown }>().user).toMatchObject({ id: 5, sessionId });

@@ -36,6 +36,6 @@ export class JwtStrategy extends PassportStrategy(Strategy) {
     if (await this.revocations.isRevoked(claims.jti, claims.sid)) {
       throw new UnauthenticatedException('The token has been revoked.', true);
     }
-    return { id: claims.user_id, sessionId: claims.sid, tokenId: claims.jti };
+    return { id: claims.user_id, username: claims.username, sessionId: claims.sid, tokenId: claims.jti };
   }
 }

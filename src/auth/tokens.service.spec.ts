@@ -34,6 +34,7 @@ function validClaims(type: 'access' | 'refresh' = 'access'): Payload {
   return {
     token_type: type,
     user_id: 42,
+    username: 'alice',
     sub: '42',
     sid: randomUUID(),
     jti: randomUUID(),
@@ -74,7 +75,7 @@ describe('TokensService', () => {
   describe('issue', () => {
     it('gives an access and a refresh token carrying every claim', async () => {
       const sessionId = randomUUID();
-      const issued = await tokens.issue(7, sessionId);
+      const issued = await tokens.issue({ id: 7, username: 'alice' }, sessionId);
       for (const [type, ttl] of [
         ['access', ACCESS_TTL],
         ['refresh', REFRESH_TTL],
@@ -86,6 +87,7 @@ describe('TokensService', () => {
           token_type: type,
           user_id: 7,
           sub: '7',
+          username: 'alice',
           sid: sessionId,
           jti: expect.stringMatching(UUID),
           iat: expect.any(Number),
@@ -98,8 +100,8 @@ describe('TokensService', () => {
     });
 
     it('gives every token its own jti', async () => {
-      const first = await tokens.issue(7, randomUUID());
-      const second = await tokens.issue(7, randomUUID());
+      const first = await tokens.issue({ id: 7, username: 'alice' }, randomUUID());
+      const second = await tokens.issue({ id: 7, username: 'alice' }, randomUUID());
       const jtis = [first.access, first.refresh, second.access, second.refresh].map(
         (token) => (decode(token).payload as TokenClaims).jti,
       );
@@ -107,7 +109,7 @@ describe('TokensService', () => {
     });
 
     it('reports when the refresh token expires', async () => {
-      const issued = await tokens.issue(7, randomUUID());
+      const issued = await tokens.issue({ id: 7, username: 'alice' }, randomUUID());
       const { exp } = decode(issued.refresh).payload as TokenClaims;
       expect(issued.refreshExpiresAt.getTime()).toBe(exp * 1000);
     });
@@ -120,7 +122,7 @@ describe('TokensService', () => {
   describe('verify', () => {
     it('accepts its own access token as an access token', async () => {
       const sessionId = randomUUID();
-      const { access } = await tokens.issue(7, sessionId);
+      const { access } = await tokens.issue({ id: 7, username: 'alice' }, sessionId);
       await expect(tokens.verify(access, 'access')).resolves.toMatchObject({
         token_type: 'access',
         user_id: 7,
@@ -129,18 +131,18 @@ describe('TokensService', () => {
     });
 
     it('accepts its own refresh token as a refresh token', async () => {
-      const { refresh } = await tokens.issue(7, randomUUID());
+      const { refresh } = await tokens.issue({ id: 7, username: 'alice' }, randomUUID());
       await expect(tokens.verify(refresh, 'refresh')).resolves.toMatchObject({ token_type: 'refresh', user_id: 7 });
     });
 
     it('refuses an access token where a refresh token is expected, saying a refresh token is required', async () => {
-      const { access } = await tokens.issue(7, randomUUID());
+      const { access } = await tokens.issue({ id: 7, username: 'alice' }, randomUUID());
       const exception = await refusal(tokens.verify(access, 'refresh'));
       expect(exception.message).toMatch(/refresh token is required/);
     });
 
     it('refuses a refresh token where an access token is expected, saying an access token is required', async () => {
-      const { refresh } = await tokens.issue(7, randomUUID());
+      const { refresh } = await tokens.issue({ id: 7, username: 'alice' }, randomUUID());
       const exception = await refusal(tokens.verify(refresh, 'access'));
       expect(exception.message).toMatch(/access token is required/);
     });

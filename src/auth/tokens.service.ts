@@ -15,6 +15,8 @@ export interface TokenClaims {
   user_id: number;
   /** The same user id as a string, as RFC 7519 wants `sub`. */
   sub: string;
+  /** Usernames never change, so the token can answer "who is the organizer" without a query. */
+  username: string;
   /** The login session shared by every token of one login. */
   sid: string;
   jti: string;
@@ -22,6 +24,12 @@ export interface TokenClaims {
   exp: number;
   iss: string;
   aud: string;
+}
+
+/** Whom a token is issued to. */
+export interface TokenSubject {
+  id: number;
+  username: string;
 }
 
 export interface IssuedTokens {
@@ -54,11 +62,11 @@ export class TokensService {
     return { algorithms: [this.config.algorithm], issuer: this.config.issuer, audience: this.config.audience };
   }
 
-  async issue(userId: number, sessionId: string): Promise<IssuedTokens> {
+  async issue(user: TokenSubject, sessionId: string): Promise<IssuedTokens> {
     const now = Math.floor(Date.now() / 1000);
     const [access, refresh] = await Promise.all([
-      this.sign('access', userId, sessionId, now, this.config.accessTtlSeconds),
-      this.sign('refresh', userId, sessionId, now, this.config.refreshTtlSeconds),
+      this.sign('access', user, sessionId, now, this.config.accessTtlSeconds),
+      this.sign('refresh', user, sessionId, now, this.config.refreshTtlSeconds),
     ]);
     return { access, refresh, refreshExpiresAt: new Date((now + this.config.refreshTtlSeconds) * 1000) };
   }
@@ -82,6 +90,7 @@ export class TokensService {
       claims !== null &&
       Number.isSafeInteger(claims.user_id) &&
       claims.sub === String(claims.user_id) &&
+      typeof claims.username === 'string' &&
       typeof claims.sid === 'string' &&
       UUID.test(claims.sid) &&
       typeof claims.jti === 'string' &&
@@ -100,12 +109,13 @@ export class TokensService {
     return Math.max(this.config.accessTtlSeconds, this.config.refreshTtlSeconds);
   }
 
-  private sign(type: TokenType, userId: number, sessionId: string, now: number, ttl: number): Promise<string> {
+  private sign(type: TokenType, user: TokenSubject, sessionId: string, now: number, ttl: number): Promise<string> {
     return this.jwt.signAsync(
       {
         token_type: type,
-        user_id: userId,
-        sub: String(userId),
+        user_id: user.id,
+        sub: String(user.id),
+        username: user.username,
         sid: sessionId,
         jti: randomUUID(),
         iat: now,

@@ -42,17 +42,21 @@ export function select<T>(manager: EntityManager, sql: string, params: SqlValue[
   return isMysqlFamily(manager.connection) ? executePrepared<T[]>(manager, sql, params) : manager.query(sql, params);
 }
 
-/** Runs an INSERT, UPDATE or DELETE inside a transaction: the rows it changed and, for an INSERT, the new id. */
+/**
+ * Runs an INSERT, UPDATE or DELETE, in the manager's transaction if it has
+ * one: the rows it changed and, for an INSERT, the new id.
+ */
 export async function execute(
   manager: EntityManager,
   sql: string,
   params: SqlValue[] = [],
 ): Promise<{ affected: number; insertId: number }> {
-  if (!manager.queryRunner) throw new Error('execute() must run inside a transaction');
   if (isMysqlFamily(manager.connection)) {
     const header = await executePrepared<ResultSetHeader>(manager, sql, params);
     return { affected: header.affectedRows, insertId: header.insertId };
   }
-  const result = await manager.queryRunner.query(sql, params, true);
+  // better-sqlite3 has one query runner, shared by every caller.
+  const runner = manager.queryRunner ?? manager.connection.createQueryRunner();
+  const result = await runner.query(sql, params, true);
   return { affected: result.affected ?? 0, insertId: Number(result.raw) };
 }

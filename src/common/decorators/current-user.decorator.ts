@@ -3,6 +3,7 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 /** Who is calling, as their verified access token says. */
 export interface AuthenticatedUser {
   id: number;
+  username: string;
   sessionId: string;
   tokenId: string;
 }
