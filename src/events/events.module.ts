@@ -4,10 +4,11 @@ import { RegistrationsModule } from '../registrations/registrations.module.js';
 import { Event } from './event.entity.js';
 import { EventsController } from './events.controller.js';
 import { EventsService } from './events.service.js';
+import { ListCache } from './list-cache.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Event]), RegistrationsModule],
   controllers: [EventsController],
-  providers: [EventsService],
+  providers: [EventsService, ListCache],
 })
 export class EventsModule {}

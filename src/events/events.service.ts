@@ -4,35 +4,22 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthenticatedUser } from '../common/decorators/current-user.decorator.js';
 import { Paginated } from '../common/pagination/paginated.js';
 import { UnauthenticatedException } from '../common/problems/problem.exceptions.js';
-import { foldCase } from '../common/validation/case-fold.js';
 import { parseZonedDateTime } from '../common/validation/zoned-date-time.js';
-import { execute, select, type SqlValue, toSqlDateTime } from '../database/sql.js';
+import { isMysqlFamily } from '../database/dialect.js';
+import { execute, select, toSqlDateTime } from '../database/sql.js';
 import { TransactionRunner } from '../database/transaction.runner.js';
 import { WaitlistService } from '../registrations/waitlist.service.js';
 import type { CreateEventDto, UpdateEventDto } from './dto/event-input.dto.js';
 import { EVENT_COLUMNS, type EventDto, type EventRow, toEventDto } from './dto/event.dto.js';
-import type { EventOrdering, ListEventsQueryDto } from './dto/list-events-query.dto.js';
+import type { ListEventsQueryDto } from './dto/list-events-query.dto.js';
+import { eventCountSql, eventListSql, eventPageIdsSql, eventsByIdSql } from './event-list.query.js';
+import { ListCache } from './list-cache.js';
 import { isVisibleTo, lockEvent } from './event-access.js';
 import { Event } from './event.entity.js';
-
-/** Each ordering, and its tie-break by id in the same direction; every one is served by an index. */
-const ORDER_BY: Record<EventOrdering, string> = {
-  date_time: 'e.date_time ASC, e.id ASC',
-  '-date_time': 'e.date_time DESC, e.id DESC',
-  created_at: 'e.created_at ASC, e.id ASC',
-  '-created_at': 'e.created_at DESC, e.id DESC',
-  title: 'e.title ASC, e.id ASC',
-  '-title': 'e.title DESC, e.id DESC',
-};
 
 const EVENT_BY_ID = `SELECT ${EVENT_COLUMNS} FROM events e JOIN users u ON u.id = e.organizer_id WHERE e.id = ?`;
 
 const NOT_FOUND = 'No event with this id.';
-
-/** `%`, `_` and the escape character itself match literally in a LIKE pattern. */
-function containsPattern(text: string): string {
-  return `%${text.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
-}
 
 @Injectable()
 export class EventsService {
@@ -40,6 +27,7 @@ export class EventsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly transactions: TransactionRunner,
     private readonly waitlist: WaitlistService,
+    private readonly cache: ListCache,
   ) {}
 
   /** The public list never shows drafts; `mine=true` lists the caller's own events, drafts included. */
@@ -47,41 +35,27 @@ export class EventsService {
     if (query.mine && !viewer) {
       throw new UnauthenticatedException('mine=true lists your own events: send an access token.');
     }
-    const conditions: string[] = [];
-    const params: SqlValue[] = [];
-    const where = (condition: string, ...values: SqlValue[]) => {
-      conditions.push(condition);
-      params.push(...values);
-    };
-    if (query.mine) where('e.organizer_id = ?', viewer!.id);
-    else where("e.status <> 'draft'");
-    if (query.status) where('e.status = ?', query.status);
-    if (query.from) where('e.date_time >= ?', toSqlDateTime(parseZonedDateTime(query.from)!));
-    if (query.to) where('e.date_time < ?', toSqlDateTime(parseZonedDateTime(query.to)!));
-    if (query.upcoming !== undefined) {
-      where(query.upcoming ? 'e.date_time >= ?' : 'e.date_time < ?', toSqlDateTime(new Date()));
-    }
-    if (query.search) {
-      const pattern = containsPattern(query.search);
-      where("(LOWER(e.title) LIKE ? ESCAPE '!' OR LOWER(e.location) LIKE ? ESCAPE '!')", pattern, pattern);
-    }
-    if (query.organizer) {
-      where('e.organizer_id = (SELECT id FROM users WHERE username_normalized = ?)', foldCase(query.organizer));
-    }
-    const filter = conditions.join(' AND ');
-    const order = ORDER_BY[query.ordering];
+    const list = eventListSql(query, viewer?.id);
     const manager = this.dataSource.manager;
-    // The page's ids come from the indexes alone (a deep OFFSET skips index entries, not rows); then 50 rows are read.
-    const [rows, [{ total }]] = await Promise.all([
-      select<EventRow>(
-        manager,
-        `SELECT ${EVENT_COLUMNS} FROM (SELECT e.id FROM events e WHERE ${filter} ORDER BY ${order} LIMIT ? OFFSET ?) page ` +
-          `JOIN events e ON e.id = page.id JOIN users u ON u.id = e.organizer_id ORDER BY ${order}`,
-        [...params, query.page_size, (query.page - 1) * query.page_size],
-      ),
-      select<{ total: number | string }>(manager, `SELECT COUNT(*) AS total FROM events e WHERE ${filter}`, params),
-    ]);
-    return new Paginated(rows.map(toEventDto), Number(total), query.page, query.page_size);
+    const filterKey = `${list.filter}|${list.params.join('|')}`;
+    const total = await this.cache.remember(`total|${filterKey}`, async () => {
+      const [{ total }] = await select<{ total: number | string }>(manager, eventCountSql(list), list.params);
+      return Number(total);
+    });
+    const offset = (query.page - 1) * query.page_size;
+    const ids =
+      offset >= total
+        ? []
+        : await this.cache.remember(`page|${filterKey}|${list.order}|${query.page_size}|${offset}`, async () => {
+            const page = await select<{ id: number }>(
+              manager,
+              eventPageIdsSql(list, isMysqlFamily(manager.connection)),
+              [...list.params, query.page_size, offset],
+            );
+            return page.map((row) => row.id);
+          });
+    const rows = ids.length === 0 ? [] : await select<EventRow>(manager, eventsByIdSql(ids.length, list), ids);
+    return new Paginated(rows.map(toEventDto), total, query.page, query.page_size);
   }
 
   async get(id: number, viewer: AuthenticatedUser | undefined): Promise<EventDto> {
@@ -131,6 +105,7 @@ export class EventsService {
       ),
     );
     if (!affected) throw new UnauthenticatedException('The user of this token no longer exists.', true);
+    this.cache.forget();
     return toEventDto({ id: insertId, ...row });
   }
 
@@ -140,7 +115,7 @@ export class EventsService {
    * the same transaction; lowering it below the confirmed attendees is a 409.
    */
   async update(id: number, dto: UpdateEventDto, caller: AuthenticatedUser): Promise<EventDto> {
-    return this.transactions.run(async (manager) => {
+    const updated = await this.transactions.run(async (manager) => {
       const event = await this.findOwned(manager, id, caller);
       if (dto.capacity !== undefined && dto.capacity < event.attendeesCount) {
         throw new ConflictException(
@@ -163,6 +138,8 @@ export class EventsService {
       await this.waitlist.promote(manager, id, (changes.capacity ?? 0) - event.attendeesCount);
       return this.read(manager, id);
     });
+    this.cache.forget();
+    return updated;
   }
 
   async remove(id: number, caller: AuthenticatedUser): Promise<void> {
@@ -170,6 +147,7 @@ export class EventsService {
       await this.findOwned(manager, id, caller);
       await manager.delete(Event, { id });
     });
+    this.cache.forget();
   }
 
   private async read(manager: EntityManager, id: number): Promise<EventDto> {

@@ -8,7 +8,7 @@ import type { PageQueryDto } from '../common/pagination/page-query.dto.js';
 import { Paginated } from '../common/pagination/paginated.js';
 import { DuplicateValueException, UnauthenticatedException } from '../common/problems/problem.exceptions.js';
 import { uniqueViolation } from '../database/database-errors.js';
-import { execute, select, toSqlDateTime } from '../database/sql.js';
+import { execute, fromSqlDateTime, select, toSqlDateTime } from '../database/sql.js';
 import { TransactionRunner } from '../database/transaction.runner.js';
 import { isVisibleTo, lockEvent } from '../events/event-access.js';
 import { Event, type EventStatus } from '../events/event.entity.js';
@@ -28,7 +28,7 @@ import { type PositionedRegistration, WaitlistService } from './waitlist.service
 
 const EVENT_NOT_FOUND = 'No event with this id.';
 
-interface CapacityRow {
+interface CountersRow {
   status: EventStatus;
   organizer_id: number;
   capacity: number;
@@ -58,7 +58,6 @@ function neutraliseFormula(value: string): string {
 export class RegistrationsService {
   constructor(
     @InjectRepository(Registration) private readonly registrations: Repository<Registration>,
-    @InjectRepository(Event) private readonly events: Repository<Event>,
     private readonly transactions: TransactionRunner,
     private readonly waitlist: WaitlistService,
   ) {}
@@ -122,14 +121,7 @@ export class RegistrationsService {
   }
 
   async capacity(eventId: number, viewer?: AuthenticatedUser): Promise<CapacityDto> {
-    const [event] = await select<CapacityRow>(
-      this.registrations.manager,
-      'SELECT status, organizer_id, capacity, attendees_count, waitlist_count FROM events WHERE id = ?',
-      [eventId],
-    );
-    if (!event || !isVisibleTo({ status: event.status, organizerId: event.organizer_id }, viewer?.id)) {
-      throw new NotFoundException(EVENT_NOT_FOUND);
-    }
+    const event = await this.visibleEvent(eventId, viewer);
     return {
       capacity: event.capacity,
       attendees_count: event.attendees_count,
@@ -141,23 +133,26 @@ export class RegistrationsService {
   /** First come, first served. The organizer sees emails; other users see them masked. */
   async waitlistOf(eventId: number, page: PageQueryDto, caller: AuthenticatedUser): Promise<WaitlistDto> {
     const event = await this.visibleEvent(eventId, caller);
-    const isOrganizer = event.organizerId === caller.id;
-    const [entries, count] = await this.registrations.findAndCount({
-      select: { id: true, name: true, email: true, createdAt: true },
-      where: { eventId, status: 'waitlisted' },
-      order: { id: 'ASC' },
-      skip: (page.page - 1) * page.page_size,
-      take: page.page_size,
-    });
+    const isOrganizer = event.organizer_id === caller.id;
     const first = (page.page - 1) * page.page_size;
+    // The count is the event's counter, kept equal to the rows: counting 200,000 waiting rows took 20 ms.
+    const entries =
+      first >= event.waitlist_count
+        ? []
+        : await select<{ name: string; email: string; created_at: Date | string }>(
+            this.registrations.manager,
+            "SELECT name, email, created_at FROM registrations WHERE event_id = ? AND status = 'waitlisted' " +
+              'ORDER BY id LIMIT ? OFFSET ?',
+            [eventId, page.page_size, first],
+          );
     return {
       waitlist: entries.map((entry, index) => ({
         position: first + index + 1,
         name: entry.name,
         email: isOrganizer ? entry.email : maskEmail(entry.email),
-        created_at: entry.createdAt.toISOString(),
+        created_at: fromSqlDateTime(entry.created_at).toISOString(),
       })),
-      count,
+      count: event.waitlist_count,
     };
   }
 
@@ -166,12 +161,13 @@ export class RegistrationsService {
     query: ListRegistrationsQueryDto,
     caller: AuthenticatedUser,
   ): Promise<Paginated<RegistrationDto>> {
-    await this.organizedEvent(eventId, caller);
+    const event = await this.organizedEvent(eventId, caller);
     const base = this.registrations
       .createQueryBuilder('registration')
       .where('registration.eventId = :eventId', { eventId });
     if (query.status) base.andWhere('registration.status = :status', { status: query.status });
-    const total = await base.getCount();
+    const confirmed = query.status !== 'waitlisted' ? event.attendees_count : 0;
+    const total = confirmed + (query.status !== 'confirmed' ? event.waitlist_count : 0);
     const rows = await this.waitlist.withPositions(
       base
         .orderBy('registration.id', 'ASC')
@@ -287,15 +283,22 @@ export class RegistrationsService {
     return new ConflictException(REGISTRATION_CLOSED);
   }
 
-  private async visibleEvent(eventId: number, viewer?: AuthenticatedUser): Promise<Event> {
-    const event = await this.events.findOneBy({ id: eventId });
-    if (!event || !isVisibleTo(event, viewer?.id)) throw new NotFoundException(EVENT_NOT_FOUND);
+  /** The event's counters, if the viewer may see it; its counters always equal its registration rows. */
+  private async visibleEvent(eventId: number, viewer?: AuthenticatedUser): Promise<CountersRow> {
+    const [event] = await select<CountersRow>(
+      this.registrations.manager,
+      'SELECT status, organizer_id, capacity, attendees_count, waitlist_count FROM events WHERE id = ?',
+      [eventId],
+    );
+    if (!event || !isVisibleTo({ status: event.status, organizerId: event.organizer_id }, viewer?.id)) {
+      throw new NotFoundException(EVENT_NOT_FOUND);
+    }
     return event;
   }
 
-  private async organizedEvent(eventId: number, caller: AuthenticatedUser): Promise<Event> {
+  private async organizedEvent(eventId: number, caller: AuthenticatedUser): Promise<CountersRow> {
     const event = await this.visibleEvent(eventId, caller);
-    if (event.organizerId !== caller.id) {
+    if (event.organizer_id !== caller.id) {
       throw new ForbiddenException('Only the organizer can see the registrations of this event.');
     }
     return event;
