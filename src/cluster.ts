@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { CONFIGURATION_ERROR_EXIT_CODE } from './config/worker-count.js';
 
 /** A worker that dies this soon after starting counts as a failed start. */
 const QUICK_DEATH_MS = 10_000;
@@ -16,7 +17,10 @@ export function superviseWorkers(count: number): void {
   let failedStarts = 0;
   const startedAt = new Map<Worker, number>();
 
-  const fork = () => startedAt.set(cluster.fork(), Date.now());
+  // glibc keeps freed argon2 work areas (19 MiB a hash) in the heap once it has
+  // seen one freed; a fixed mmap threshold hands them back to the system.
+  const env = { MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '131072' };
+  const fork = () => startedAt.set(cluster.fork(env), Date.now());
 
   cluster.on('exit', (worker, code, signal) => {
     const lived = Date.now() - (startedAt.get(worker) ?? 0);
@@ -26,8 +30,13 @@ export function superviseWorkers(count: number): void {
       return;
     }
     failedStarts = lived < QUICK_DEATH_MS ? failedStarts + 1 : 0;
-    if (failedStarts >= MAX_FAILED_STARTS) {
-      console.error(`Workers keep failing at start (last: code ${code}, signal ${signal}); giving up`);
+    const badConfiguration = code === CONFIGURATION_ERROR_EXIT_CODE;
+    if (badConfiguration || failedStarts >= MAX_FAILED_STARTS) {
+      console.error(
+        badConfiguration
+          ? 'A worker refused the configuration (see above); stopping'
+          : `Workers keep failing at start (last: code ${code}, signal ${signal}); giving up`,
+      );
       stopping = true;
       for (const other of startedAt.keys()) other.kill('SIGTERM');
       process.exitCode = 1;

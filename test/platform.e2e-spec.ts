@@ -317,7 +317,8 @@ describe.skipIf(!isMysql())('platform on MariaDB', () => {
     proxy.close();
     for (const socket of sockets) socket.destroy();
 
-    const list = await t!.http.get('/api/events/');
+    // Another list than the one above: a list's total and page are reused for up to a second.
+    const list = await t!.http.get('/api/events/?status=active');
     expectProblem(list, 503);
     expect(Number(list.headers['retry-after'])).toBeGreaterThan(0);
 

@@ -6,7 +6,6 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   type AppProcess,
-  buildApp,
   freePort,
   HttpClient,
   type HttpResponse,
@@ -213,7 +212,6 @@ describe(`registration races across ${INSTANCES} app process(es)`, () => {
   }
 
   beforeAll(async () => {
-    await buildApp();
     const sqliteDir = isMysql() ? undefined : mkdtempSync(join(tmpdir(), 'event-api-races-'));
     cleanUp = () => sqliteDir && rmSync(sqliteDir, { recursive: true, force: true });
     const env = {

@@ -1,6 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, Matches, Max, Min } from 'class-validator';
 import { validateEnv } from './validate-env.js';
 
 const NODE_ENVS = ['development', 'production', 'test'] as const;
@@ -24,13 +24,6 @@ class AppEnvironment {
 
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: string = 'info';
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'WEB_CONCURRENCY must be an integer between 1 and 64' })
-  @Min(1, { message: 'WEB_CONCURRENCY must be an integer between 1 and 64' })
-  @Max(64, { message: 'WEB_CONCURRENCY must be an integer between 1 and 64' })
-  WEB_CONCURRENCY?: number;
 }
 
 export function readAppConfig(env: NodeJS.ProcessEnv = process.env) {
@@ -40,8 +33,6 @@ export function readAppConfig(env: NodeJS.ProcessEnv = process.env) {
     port: values.PORT,
     host: values.HOST,
     logLevel: values.LOG_LEVEL as LogLevel,
-    /** Worker processes asked for; `undefined` lets the start-up choose (see main.ts). */
-    webConcurrency: values.WEB_CONCURRENCY,
   };
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import type { TestProject } from 'vitest/node';
+import { buildApp } from './app-processes.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -10,10 +11,12 @@ declare module 'vitest' {
 }
 
 /**
- * With DATABASE_URL=mysql://…, the run gets a database of its own, created
+ * Builds the app, then: with DATABASE_URL=mysql://…, the run gets a database of its own, created
  * fresh here and dropped at the end; without it, each app gets an in-memory SQLite.
  */
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | void> {
+  // Once for the whole run: the suites that start real processes run dist/src/main.js.
+  await buildApp();
   const url = process.env.DATABASE_URL;
   if (!url || !/^(mysql|mariadb):/.test(url)) {
     project.provide('databaseUrl', 'sqlite::memory:');

@@ -1,0 +1,70 @@
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import {
+  type AppProcess,
+  freePort,
+  HttpClient,
+  startAppProcess,
+  stopAppProcess,
+  waitUntilHealthy,
+} from './support/app-processes.js';
+import { isMysql } from './support/test-app.js';
+
+/** Cluster mode: the supervising process and its workers, as `node dist/src/main.js` runs them. */
+describe('starting and stopping the app as processes', () => {
+  const client = new HttpClient(8);
+  let app: AppProcess | undefined;
+  const secret = randomBytes(32).toString('hex');
+
+  afterEach(async () => {
+    await stopAppProcess(app);
+    app = undefined;
+  });
+
+  async function exitCodeOf(started: AppProcess): Promise<number | null> {
+    if (started.child.exitCode === null) await once(started.child, 'exit');
+    return started.child.exitCode;
+  }
+
+  it('refuses several workers on SQLite at once, naming WEB_CONCURRENCY', async () => {
+    app = startAppProcess('sqlite-workers', await freePort(), {
+      DATABASE_URL: 'sqlite::memory:',
+      WEB_CONCURRENCY: '2',
+      JWT_SECRET: secret,
+    });
+    expect(await exitCodeOf(app)).not.toBe(0);
+    expect(app.output()).toContain('WEB_CONCURRENCY must be 1 with SQLite');
+  });
+
+  it.skipIf(!isMysql())('stops every worker on a bad setting, naming it, instead of restarting them', async () => {
+    app = startAppProcess('bad-port', await freePort(), {
+      DATABASE_URL: inject('databaseUrl'),
+      WEB_CONCURRENCY: '2',
+      JWT_SECRET: secret,
+      LOG_LEVEL: 'loud',
+    });
+    const started = Date.now();
+    expect(await exitCodeOf(app)).toBe(1);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(app.output()).toContain('LOG_LEVEL must be one of');
+  });
+
+  it.skipIf(!isMysql())('serves from two workers and exits cleanly on SIGTERM', async () => {
+    app = startAppProcess('two-workers', await freePort(), {
+      DATABASE_URL: inject('databaseUrl'),
+      WEB_CONCURRENCY: '2',
+      JWT_SECRET: secret,
+      NODE_ENV: 'production',
+    });
+    await waitUntilHealthy(app, client);
+    for (let i = 0; i < 20; i++) {
+      const res = await client.request(app.baseUrl, 'GET', '/api/health');
+      expect(res.status).toBe(200);
+    }
+    const workers = new Set([...app.output().matchAll(/\(pid (\d+)\) listening/g)].map((match) => match[1]));
+    expect(workers.size).toBe(2);
+    app.child.kill('SIGTERM');
+    expect(await exitCodeOf(app)).toBe(0);
+  });
+});
