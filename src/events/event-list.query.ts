@@ -73,7 +73,7 @@ export function eventPageIdsSql({ filter, order, byStatus }: EventListSql, mysql
 /** The rows of a page, by primary key, in the list's order. */
 export function eventsByIdSql(count: number, { order }: EventListSql): string {
   const ids = Array.from({ length: count }, () => '?').join(', ');
-  return `SELECT ${EVENT_COLUMNS} FROM events e JOIN users u ON u.id = e.organizer_id WHERE e.id IN (${ids}) ORDER BY ${order}`;
+  return `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id IN (${ids}) ORDER BY ${order}`;
 }
 
 export function eventCountSql({ filter }: EventListSql): string {

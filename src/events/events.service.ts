@@ -17,7 +17,7 @@ import { ListCache } from './list-cache.js';
 import { isVisibleTo, lockEvent } from './event-access.js';
 import { Event } from './event.entity.js';
 
-const EVENT_BY_ID = `SELECT ${EVENT_COLUMNS} FROM events e JOIN users u ON u.id = e.organizer_id WHERE e.id = ?`;
+const EVENT_BY_ID = `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id = ?`;
 
 const NOT_FOUND = 'No event with this id.';
 

@@ -51,10 +51,16 @@ export interface EventRow {
   organizer: string;
 }
 
-/** The columns of an `EventRow`, from `events e` joined to `users u`. */
+/**
+ * The columns of an `EventRow`, from `events e`. The organizer's name comes
+ * from a subquery rather than a join, so that the database always starts from
+ * the events it was asked for (with a join, MariaDB once chose to walk every
+ * event of the organizer to find a page of 50).
+ */
 export const EVENT_COLUMNS =
   'e.id, e.title, e.description, e.date_time, e.location, e.status, e.capacity, e.attendees_count, ' +
-  'e.waitlist_count, e.organizer_id, e.created_at, e.updated_at, u.username AS organizer';
+  'e.waitlist_count, e.organizer_id, e.created_at, e.updated_at, ' +
+  '(SELECT u.username FROM users u WHERE u.id = e.organizer_id) AS organizer';
 
 export function toEventDto(row: EventRow): EventDto {
   return {
