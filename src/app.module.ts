@@ -8,6 +8,8 @@ import { RequestValidationPipe } from './common/validation/request-validation.pi
 import { appConfig } from './config/app.config.js';
 import { authConfig } from './config/auth.config.js';
 import { databaseConfig } from './config/database.config.js';
+import { securityConfig } from './config/security.config.js';
+import { RateLimitModule } from './common/rate-limit/rate-limit.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -16,9 +18,15 @@ import { UsersModule } from './users/users.module.js';
 
 @Module({
   imports: [
-    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [appConfig, databaseConfig, authConfig] }),
+    ConfigModule.forRoot({
+      isGlobal: true,
+      ignoreEnvFile: true,
+      load: [appConfig, databaseConfig, authConfig, securityConfig],
+    }),
     ScheduleModule.forRoot(),
     DatabaseModule,
+    // Before the authentication guard: a flood of bad tokens is limited too.
+    RateLimitModule,
     UsersModule,
     AuthModule,
     EventsModule,

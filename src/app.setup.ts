@@ -3,6 +3,9 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { LogLevel } from './config/app.config.js';
 import metadata from './metadata.js';
+import helmet from '@fastify/helmet';
+import { useJsonBodies } from './common/http/json-body.js';
+import { readSecurityConfig } from './config/security.config.js';
 
 /** API.md: bodies over 100 KiB are a 413. */
 export const BODY_LIMIT_BYTES = 100 * 1024;
@@ -21,20 +24,57 @@ export function nestLogLevels(level: LogLevel): NestLogLevel[] {
  */
 export const NEST_APP_OPTIONS = { bodyParser: false } as const;
 
+/** Swagger UI's page needs inline styles and data: images; nothing else is loosened. */
+const CONTENT_SECURITY_POLICY = {
+  directives: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'", "'unsafe-inline'"],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'self'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+    // The API may be served over plain HTTP (locally, behind a TLS-terminating proxy): leave URLs alone.
+    upgradeInsecureRequests: null,
+  },
+};
+
+/** How long a client may take to send its whole request (slow-body clients are cut off). */
+const REQUEST_RECEIVE_TIMEOUT_MS = 30_000;
+
 export function createFastifyAdapter(): FastifyAdapter {
+  const { trustedProxies, requestTimeoutMs } = readSecurityConfig();
   return new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { ignoreTrailingSlash: true },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // X-Forwarded-For is believed only when the socket is one of these proxies.
+    trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
+    // A request the app has not answered by then (a frozen database, say) gets a 503.
+    handlerTimeout: requestTimeoutMs,
+    requestTimeout: REQUEST_RECEIVE_TIMEOUT_MS,
   });
 }
 
 /** Everything the running app and the end-to-end tests share, applied before `init()`. */
 export async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.setGlobalPrefix('api');
-  // JSON only: without a text/plain parser, any other body type is a 415.
-  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  // JSON only, nested 32 levels at most: any other body type is a 415.
+  useJsonBodies(app.getHttpAdapter().getInstance());
+  await app.register(helmet, { contentSecurityPolicy: CONTENT_SECURITY_POLICY });
+  const { corsOrigins } = readSecurityConfig();
+  // Off unless origins are configured, and then only those: never a reflection of whatever Origin is sent.
+  if (corsOrigins.length > 0) {
+    app.enableCors({
+      origin: corsOrigins,
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Registration-Token'],
+      exposedHeaders: ['Link', 'X-Total-Count', 'Retry-After'],
+      maxAge: 600,
+    });
+  }
   app.enableShutdownHooks();
   await setUpSwagger(app);
 }

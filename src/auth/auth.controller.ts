@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { type AuthenticatedUser, CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { Public } from '../common/decorators/public.decorator.js';
+import { RateLimit } from '../common/rate-limit/rate-limit.decorator.js';
 import { DetailDto } from '../common/dto/detail.dto.js';
 import { ApiProblems } from '../common/problems/api-problems.decorator.js';
 import { AuthService } from './auth.service.js';
@@ -14,6 +15,7 @@ export class AuthController {
 
   /** Exchange a username and password for an access and a refresh token (a new login session). */
   @Public()
+  @RateLimit('login')
   @Post('login')
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: TokenPairDto, description: 'A new login session' })

@@ -8,6 +8,7 @@ import type { TransactionRunner } from '../database/transaction.runner.js';
 import type { PasswordHasher } from '../users/password-hasher.js';
 import type { User } from '../users/user.entity.js';
 import type { UsersService } from '../users/users.service.js';
+import type { FailedLogins } from '../common/rate-limit/failed-logins.service.js';
 import { AuthService, BAD_CREDENTIALS } from './auth.service.js';
 import type { RevocationsService } from './revocations.service.js';
 import type { TokenClaims, TokensService } from './tokens.service.js';
@@ -48,6 +49,7 @@ describe('AuthService', () => {
   let revocations: { revokeSessions: Mock; revokeToken: Mock };
   let manager: { insert: Mock };
   let transactions: { run: Mock };
+  let failedLogins: { retryAfterSeconds: Mock; recordFailure: Mock };
   let auth: AuthService;
 
   beforeEach(() => {
@@ -61,12 +63,17 @@ describe('AuthService', () => {
     revocations = { revokeSessions: vi.fn().mockResolvedValue(undefined), revokeToken: vi.fn() };
     manager = { insert: vi.fn().mockResolvedValue(undefined) };
     transactions = { run: vi.fn((work: (manager: EntityManager) => Promise<unknown>) => work(manager as never)) };
+    failedLogins = {
+      retryAfterSeconds: vi.fn().mockResolvedValue(0),
+      recordFailure: vi.fn().mockResolvedValue(undefined),
+    };
     auth = new AuthService(
       users as unknown as UsersService,
       hasher as unknown as PasswordHasher,
       tokens as unknown as TokensService,
       revocations as unknown as RevocationsService,
       transactions as unknown as TransactionRunner,
+      failedLogins as unknown as FailedLogins,
     );
   });
 

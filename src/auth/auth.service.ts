@@ -3,6 +3,8 @@ import { ForbiddenException, Injectable } from '@nestjs/common';
 import { MoreThan } from 'typeorm';
 import type { AuthenticatedUser } from '../common/decorators/current-user.decorator.js';
 import { UnauthenticatedException } from '../common/problems/problem.exceptions.js';
+import { TooManyRequestsException } from '../common/problems/too-many-requests.exception.js';
+import { FailedLogins } from '../common/rate-limit/failed-logins.service.js';
 import { uniqueViolation } from '../database/database-errors.js';
 import { TransactionRunner } from '../database/transaction.runner.js';
 import { PasswordHasher } from '../users/password-hasher.js';
@@ -26,13 +28,24 @@ export class AuthService {
     private readonly tokens: TokensService,
     private readonly revocations: RevocationsService,
     private readonly transactions: TransactionRunner,
+    private readonly failedLogins: FailedLogins,
   ) {}
 
   /** Same answer, and about the same time, whether the username is unknown or the password wrong. */
   async login({ username, password }: LoginDto): Promise<IssuedTokens> {
+    const retryAfter = await this.failedLogins.retryAfterSeconds(username);
+    if (retryAfter > 0) {
+      throw new TooManyRequestsException(
+        `Too many failed logins for this account; retry in ${retryAfter} s.`,
+        retryAfter,
+      );
+    }
     const user = await this.users.findByUsername(username);
     const valid = await this.hasher.verify(user?.passwordHash, password);
-    if (!user || !valid) throw new UnauthenticatedException(BAD_CREDENTIALS);
+    if (!user || !valid) {
+      await this.failedLogins.recordFailure(username);
+      throw new UnauthenticatedException(BAD_CREDENTIALS);
+    }
     if (this.hasher.needsRehash(user.passwordHash)) {
       await this.users.replacePasswordHash(user.id, await this.hasher.hash(password));
     }

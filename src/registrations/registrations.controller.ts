@@ -14,6 +14,7 @@ import {
 import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { type AuthenticatedUser, CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { Public } from '../common/decorators/public.decorator.js';
+import { RateLimit } from '../common/rate-limit/rate-limit.decorator.js';
 import { DetailDto } from '../common/dto/detail.dto.js';
 import { ApiPaginatedResponse } from '../common/pagination/api-paginated-response.decorator.js';
 import { PageQueryDto } from '../common/pagination/page-query.dto.js';
@@ -47,6 +48,7 @@ export class RegistrationsController {
    * the caller. The `cancel_token` is shown only in this answer.
    */
   @Public()
+  @RateLimit('eventRegistration')
   @Post('events/:id/register')
   @HttpCode(HttpStatus.CREATED)
   @ApiCreatedResponse({ type: RegistrationCreatedDto })

@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/commo
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { type AuthenticatedUser, CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { Public } from '../common/decorators/public.decorator.js';
+import { RateLimit } from '../common/rate-limit/rate-limit.decorator.js';
 import { ApiProblems } from '../common/problems/api-problems.decorator.js';
 import { RegisterUserDto } from './dto/register-user.dto.js';
 import { MeDto, toMeDto, toUserDto, UserDto } from './dto/user.dto.js';
@@ -14,6 +15,7 @@ export class UsersController {
 
   /** Create an account. Usernames and emails are unique regardless of letter case. */
   @Public()
+  @RateLimit('signup')
   @Post('register')
   @HttpCode(HttpStatus.CREATED)
   @ApiCreatedResponse({ type: UserDto, description: 'The new account' })

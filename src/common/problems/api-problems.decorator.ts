@@ -11,6 +11,7 @@ const WHEN: Record<number, string> = {
   409: 'Conflicts with the current state',
   413: 'Body over 100 KiB',
   415: 'Body not sent as application/json',
+  429: 'Over a rate limit; see `Retry-After`',
   503: 'Database unavailable; see `Retry-After`',
 };
 
@@ -22,15 +23,17 @@ const EXAMPLE_DETAIL: Record<number, string> = {
   409: 'The request conflicts with the current state of the resource.',
   413: 'The request body is larger than the 100 KiB limit.',
   415: 'Requests with a body must be sent as application/json.',
+  429: 'Too many requests from this address; retry in 42 s.',
   503: 'The database is unavailable; retry shortly.',
 };
 
 /**
  * Documents the problem-details responses a route can give. Every route can
- * also answer 503 when the database is down, so that one is always added.
+ * also answer 429 (rate limits) and 503 (the database is down), so those are
+ * always added.
  */
 export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
-  const all = [...new Set([...statuses, 503])].sort();
+  const all = [...new Set([...statuses, 429, 503])].sort();
   return applyDecorators(
     ApiExtraModels(ProblemDto),
     ...all.map((status) =>

@@ -3,6 +3,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpSta
 import { HttpAdapterHost } from '@nestjs/core';
 import { isDatabaseUnavailable, uniqueViolation } from '../../database/database-errors.js';
 import { DuplicateValueException, InvalidInputException, UnauthenticatedException } from './problem.exceptions.js';
+import { TooManyRequestsException } from './too-many-requests.exception.js';
 
 /** An RFC 9457 problem details body, as API.md defines it. */
 export interface Problem {
@@ -80,6 +81,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   private toProblem(exception: unknown): ProblemResponse {
     if (exception instanceof HttpException) return this.fromHttpException(exception);
+    if ((exception as { code?: unknown }).code === 'FST_ERR_HANDLER_TIMEOUT') {
+      return {
+        problem: problemOf(503, 'The request took too long; retry shortly.'),
+        headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+      };
+    }
     if (isDatabaseUnavailable(exception)) {
       return {
         problem: problemOf(503, 'The database is unavailable; retry shortly.'),
@@ -100,6 +107,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       headers['WWW-Authenticate'] = tokenError ? `${BEARER_REALM}, error="invalid_token"` : BEARER_REALM;
     }
     if (status === HttpStatus.SERVICE_UNAVAILABLE) headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
+    if (exception instanceof TooManyRequestsException) headers['Retry-After'] = String(exception.retryAfterSeconds);
     const errors =
       exception instanceof InvalidInputException || exception instanceof DuplicateValueException
         ? exception.errors
