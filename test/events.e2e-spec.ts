@@ -178,6 +178,16 @@ describe('events', () => {
       expect((await getEvent(res.body.id)).body.title).toBe(title);
     });
 
+    it('counts code points as the database does: variation selectors and astral characters count', async () => {
+      const fits = '❤️'.repeat(100);
+      const res = await post(eventBody({ title: fits, location: '🎉'.repeat(255) }));
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect((await getEvent(res.body.id)).body).toMatchObject({ title: fits, location: '🎉'.repeat(255) });
+
+      // 202 code points, though a grapheme count (101) would let it through to overflow a VARCHAR(200).
+      expectProblem(await post(eventBody({ title: '❤️'.repeat(101) })), 400, ['title']);
+    });
+
     it('applies the title limit after trimming', async () => {
       const title = 'y'.repeat(200);
       const res = await post(eventBody({ title: `  ${title}  ` }));

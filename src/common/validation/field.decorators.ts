@@ -1,15 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiHideProperty, ApiProperty, type ApiPropertyOptions } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import {
-  Allow,
-  IsEmail,
-  IsString,
-  MaxLength,
-  registerDecorator,
-  ValidateIf,
-  type ValidationOptions,
-} from 'class-validator';
+import { Allow, IsEmail, IsString, registerDecorator, ValidateIf, type ValidationOptions } from 'class-validator';
 import { normalizeEmail } from './case-fold.js';
 import { parseZonedDateTime } from './zoned-date-time.js';
 
@@ -24,6 +16,30 @@ export function Optional(): PropertyDecorator {
 /** Trims surrounding whitespace from a string before it is validated. */
 export function Trim(): PropertyDecorator {
   return Transform(({ value }) => (typeof value === 'string' ? value.trim() : value));
+}
+
+/**
+ * At most `max` characters as the database counts them: Unicode code points.
+ * class-validator's `MaxLength` leaves variation selectors out of its count,
+ * so a string it accepts could overflow a MySQL `VARCHAR`.
+ */
+export function MaxChars(max: number, options?: ValidationOptions): PropertyDecorator {
+  const validate: PropertyDecorator = (target, propertyName) =>
+    registerDecorator({
+      name: 'maxChars',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      constraints: [max],
+      options: { message: `${String(propertyName)} must be at most ${max} characters long`, ...options },
+      validator: { validate: (value: unknown) => typeof value === 'string' && codePointCount(value) <= max },
+    });
+  return applyDecorators(validate, ApiProperty({ type: String, maxLength: max }));
+}
+
+function codePointCount(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
 }
 
 /** An RFC 3339 date-time with a zone, naming a date that exists. */
@@ -79,8 +95,8 @@ export function EmailField(): PropertyDecorator {
   return applyDecorators(
     Transform(({ value }) => (typeof value === 'string' ? normalizeEmail(value) : value)),
     IsEmail({ allow_utf8_local_part: false }, { message: 'email must be a valid email address' }),
-    MaxLength(254),
+    MaxChars(254),
     IsString(),
-    ApiProperty({ type: String, format: 'email', maxLength: 254, example: 'newuser@mail.com' }),
+    ApiProperty({ type: String, format: 'email', example: 'newuser@mail.com' }),
   );
 }

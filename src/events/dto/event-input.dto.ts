@@ -1,6 +1,6 @@
 import { IntersectionType, OmitType, PartialType, PickType } from '@nestjs/swagger';
-import { IsIn, IsInt, IsNotEmpty, IsString, Max, MaxLength, Min } from 'class-validator';
-import { ReadOnlyField, Trim, ZonedDateTimeField } from '../../common/validation/field.decorators.js';
+import { IsIn, IsInt, IsNotEmpty, IsString, Max, Min } from 'class-validator';
+import { MaxChars, ReadOnlyField, Trim, ZonedDateTimeField } from '../../common/validation/field.decorators.js';
 import { EVENT_STATUSES, type EventStatus } from '../event.entity.js';
 
 export const MAX_CAPACITY = 1_000_000;
@@ -25,7 +25,7 @@ export class ReplaceEventDto extends EventReadOnlyFields {
    * @example "New Event"
    */
   @Trim()
-  @MaxLength(200)
+  @MaxChars(200)
   @IsNotEmpty({ message: 'title must not be blank' })
   @IsString()
   title: string;
@@ -34,7 +34,7 @@ export class ReplaceEventDto extends EventReadOnlyFields {
    * Up to 10,000 characters.
    * @example "This is a new event"
    */
-  @MaxLength(10_000)
+  @MaxChars(10_000)
   @IsString()
   description: string;
 
@@ -47,7 +47,7 @@ export class ReplaceEventDto extends EventReadOnlyFields {
    * @example "New York"
    */
   @Trim()
-  @MaxLength(255)
+  @MaxChars(255)
   @IsNotEmpty({ message: 'location must not be blank' })
   @IsString()
   location: string;

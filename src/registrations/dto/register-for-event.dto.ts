@@ -1,5 +1,5 @@
-import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
-import { EmailField, Trim } from '../../common/validation/field.decorators.js';
+import { IsNotEmpty, IsString } from 'class-validator';
+import { EmailField, MaxChars, Trim } from '../../common/validation/field.decorators.js';
 
 export class RegisterForEventDto {
   /**
@@ -7,7 +7,7 @@ export class RegisterForEventDto {
    * @example "NEW USER"
    */
   @Trim()
-  @MaxLength(200)
+  @MaxChars(200)
   @IsNotEmpty({ message: 'name must not be blank' })
   @IsString()
   name: string;
