@@ -45,7 +45,7 @@ const CONTENT_SECURITY_POLICY = {
 const REQUEST_RECEIVE_TIMEOUT_MS = 30_000;
 
 export function createFastifyAdapter(): FastifyAdapter {
-  const { trustedProxies, requestTimeoutMs } = readSecurityConfig();
+  const { trustedProxies } = readSecurityConfig();
   return new FastifyAdapter({
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: { ignoreTrailingSlash: true },
@@ -53,8 +53,6 @@ export function createFastifyAdapter(): FastifyAdapter {
     onConstructorPoisoning: 'error',
     // X-Forwarded-For is believed only when the socket is one of these proxies.
     trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
-    // A request the app has not answered by then (a frozen database, say) gets a 503.
-    handlerTimeout: requestTimeoutMs,
     requestTimeout: REQUEST_RECEIVE_TIMEOUT_MS,
   });
 }

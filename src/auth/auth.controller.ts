@@ -14,7 +14,7 @@ export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
   /** Exchange a username and password for an access and a refresh token (a new login session). */
-  @Public()
+  @Public({ ignoreToken: true })
   @RateLimit('login')
   @Post('login')
   @HttpCode(HttpStatus.OK)
@@ -29,7 +29,7 @@ export class AuthController {
    * Exchange a refresh token for a new access and refresh token. The one sent
    * is retired; sending a retired one again revokes its whole login session.
    */
-  @Public()
+  @Public({ ignoreToken: true })
   @Post('token/refresh')
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: TokenPairDto, description: 'The next access and refresh token of the session' })

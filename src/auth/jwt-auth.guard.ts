@@ -2,7 +2,7 @@ import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
-import { IS_PUBLIC } from '../common/decorators/public.decorator.js';
+import { IS_PUBLIC, type PublicAccess } from '../common/decorators/public.decorator.js';
 import { UnauthenticatedException } from '../common/problems/problem.exceptions.js';
 import { INVALID_TOKEN } from './tokens.service.js';
 
@@ -20,9 +20,13 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   override canActivate(context: ExecutionContext) {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
+    const access = this.reflector.getAllAndOverride<PublicAccess | undefined>(IS_PUBLIC, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (access === 'ignore-token') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    if (isPublic && request.headers.authorization === undefined) return true;
+    if (access && request.headers.authorization === undefined) return true;
     return super.canActivate(context);
   }
 

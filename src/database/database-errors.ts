@@ -29,6 +29,11 @@ export function isLockConflict(error: unknown): boolean {
   return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
 }
 
+/** SQLite: another connection (another process) holds the lock this statement needs. */
+export function isSqliteBusy(error: unknown): boolean {
+  return driverError(error)?.code?.startsWith('SQLITE_BUSY') ?? false;
+}
+
 /** After its retries, a lock conflict is reported like the other transient faults: 503, retry later. */
 const UNAVAILABLE_CODES = new Set([
   'ER_LOCK_DEADLOCK',
@@ -55,7 +60,7 @@ const UNAVAILABLE_CODES = new Set([
 /** The database could not be reached or did not answer in time: worth a 503 and a retry. */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const cause = driverError(error);
-  if (cause?.code && UNAVAILABLE_CODES.has(cause.code)) return true;
+  if (cause?.code && (UNAVAILABLE_CODES.has(cause.code) || isSqliteBusy(error))) return true;
   const message = error instanceof Error ? error.message : '';
   return /Pool is closed|Can't add new command when connection is in closed state|connect ETIMEDOUT|Connection lost/i.test(
     message,

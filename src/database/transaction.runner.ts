@@ -2,10 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, type EntityManager } from 'typeorm';
-import { isLockConflict } from './database-errors.js';
+import { isLockConflict, isSqliteBusy } from './database-errors.js';
 
 /** MySQL: a transaction that lost a lock conflict is run again, up to this many times in all. */
 const MAX_ATTEMPTS = 3;
+/** SQLite: how long a write waits, in all, for another process to release the file. */
+const SQLITE_BUSY_WAIT_MS = 5_000;
+const SQLITE_BUSY_PAUSE_MS = 25;
 
 /**
  * Runs a unit of work in a database transaction. Every write goes through it.
@@ -29,9 +32,7 @@ export class TransactionRunner {
 
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!this.serialised) return this.retryingLockConflicts(work);
-    const result = this.tail.then(() => this.dataSource.transaction(work));
-    this.tail = result.catch(() => undefined);
-    return result;
+    return this.inTurn(() => this.whileSqliteBusy(() => this.dataSource.transaction(work)));
   }
 
   /**
@@ -41,9 +42,31 @@ export class TransactionRunner {
    */
   runStatement<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!this.serialised) return work(this.dataSource.manager);
-    const result = this.tail.then(() => work(this.dataSource.manager));
+    return this.inTurn(() => this.whileSqliteBusy(() => work(this.dataSource.manager)));
+  }
+
+  private inTurn<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
     this.tail = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Another process (a backup, an sqlite3 shell) may hold the file's write
+   * lock. better-sqlite3 would wait for it by sleeping on the event loop,
+   * freezing every request, so it waits only briefly and the wait goes on
+   * here, asynchronously, until SQLITE_BUSY_WAIT_MS; then the 503 stands.
+   */
+  private async whileSqliteBusy<T>(task: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + SQLITE_BUSY_WAIT_MS;
+    for (;;) {
+      try {
+        return await task();
+      } catch (error) {
+        if (!isSqliteBusy(error) || Date.now() >= deadline) throw error;
+        await sleep(SQLITE_BUSY_PAUSE_MS);
+      }
+    }
   }
 
   private async retryingLockConflicts<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {

@@ -15,7 +15,7 @@ export class HealthController {
   ) {}
 
   /** 200 when the app and its database answer, else 503. */
-  @Public()
+  @Public({ ignoreToken: true })
   @Get()
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOkResponse({

@@ -14,7 +14,7 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   /** Create an account. Usernames and emails are unique regardless of letter case. */
-  @Public()
+  @Public({ ignoreToken: true })
   @RateLimit('signup')
   @Post('register')
   @HttpCode(HttpStatus.CREATED)

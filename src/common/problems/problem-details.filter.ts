@@ -81,12 +81,6 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   private toProblem(exception: unknown): ProblemResponse {
     if (exception instanceof HttpException) return this.fromHttpException(exception);
-    if ((exception as { code?: unknown }).code === 'FST_ERR_HANDLER_TIMEOUT') {
-      return {
-        problem: problemOf(503, 'The request took too long; retry shortly.'),
-        headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
-      };
-    }
     if (isDatabaseUnavailable(exception)) {
       return {
         problem: problemOf(503, 'The database is unavailable; retry shortly.'),

@@ -18,7 +18,8 @@ import { TooManyRequestsException } from '../problems/too-many-requests.exceptio
  * routes it covers (not per route): the default one every request, the named
  * ones (login, signup, event registration) their routes. The address is the
  * socket's unless the request came through a trusted proxy (TRUSTED_PROXIES),
- * so a client cannot pick its own with X-Forwarded-For. If the shared
+ * so a client cannot pick its own with X-Forwarded-For; IPv6 addresses count
+ * per /64, the block one client usually holds. If the shared
  * storage (Redis) fails, requests pass, with a warning: an outage of the
  * limits must not become an outage of the API.
  */
@@ -37,10 +38,6 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   protected override async shouldSkip(): Promise<boolean> {
     return !this.config.rateLimit;
-  }
-
-  protected override async getTracker(req: { ip: string }): Promise<string> {
-    return req.ip;
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string, name: string): string {
