@@ -14,6 +14,9 @@ import { RateLimitModule } from './common/rate-limit/rate-limit.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
+import { LoggingModule } from './common/logging/logging.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import { operationsConfig } from './config/operations.config.js';
 import { RegistrationsModule } from './registrations/registrations.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -22,8 +25,10 @@ import { UsersModule } from './users/users.module.js';
     ConfigModule.forRoot({
       isGlobal: true,
       ignoreEnvFile: true,
-      load: [appConfig, databaseConfig, authConfig, securityConfig],
+      load: [appConfig, databaseConfig, authConfig, securityConfig, operationsConfig],
     }),
+    LoggingModule,
+    MetricsModule,
     ScheduleModule.forRoot(),
     DatabaseModule,
     // Before the authentication guard: a flood of bad tokens is limited too.

@@ -1,22 +1,16 @@
-import type { LogLevel as NestLogLevel } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { LogLevel } from './config/app.config.js';
 import metadata from './metadata.js';
 import helmet from '@fastify/helmet';
 import { useJsonBodies } from './common/http/json-body.js';
 import { readSecurityConfig } from './config/security.config.js';
+import type { RoutedRequest } from './common/logging/logging.module.js';
+import { HttpMetrics } from './metrics/http-metrics.js';
 
 /** API.md: bodies over 100 KiB are a 413. */
 export const BODY_LIMIT_BYTES = 100 * 1024;
-
-const NEST_LOG_LEVELS: NestLogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-const LEVEL_INDEX: Record<LogLevel, number> = { silent: -1, fatal: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5 };
-
-/** The Nest log levels at and above `LOG_LEVEL`. */
-export function nestLogLevels(level: LogLevel): NestLogLevel[] {
-  return NEST_LOG_LEVELS.slice(0, LEVEL_INDEX[level] + 1);
-}
 
 /**
  * Nest's own body parsers are off: they would add a form-urlencoded parser.
@@ -41,6 +35,15 @@ const CONTENT_SECURITY_POLICY = {
   },
 };
 
+/** A client's request id is kept only if it is short and plain, so it cannot forge or flood log lines. */
+const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request id: the client's `X-Request-Id` when acceptable, else a new UUID. */
+function requestIdOf(req: IncomingMessage): string {
+  const sent = req.headers['x-request-id'];
+  return typeof sent === 'string' && ACCEPTABLE_REQUEST_ID.test(sent) ? sent : randomUUID();
+}
+
 /** How long a client may take to send its whole request (slow-body clients are cut off). */
 const REQUEST_RECEIVE_TIMEOUT_MS = 30_000;
 
@@ -54,14 +57,24 @@ export function createFastifyAdapter(): FastifyAdapter {
     // X-Forwarded-For is believed only when the socket is one of these proxies.
     trustProxy: trustedProxies.length > 0 ? trustedProxies : false,
     requestTimeout: REQUEST_RECEIVE_TIMEOUT_MS,
+    requestIdHeader: false,
+    genReqId: requestIdOf,
   });
 }
 
 /** Everything the running app and the end-to-end tests share, applied before `init()`. */
 export async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.setGlobalPrefix('api');
+  const fastify = app.getHttpAdapter().getInstance();
   // JSON only, nested 32 levels at most: any other body type is a 415.
-  useJsonBodies(app.getHttpAdapter().getInstance());
+  useJsonBodies(fastify);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.header('X-Request-Id', request.id);
+    // The access log names the route template (`/api/events/:id`), known once the router has matched.
+    (request.raw as RoutedRequest).routeTemplate = request.routeOptions.url;
+    done();
+  });
+  app.get(HttpMetrics).observe(fastify);
   await app.register(helmet, { contentSecurityPolicy: CONTENT_SECURITY_POLICY });
   const { corsOrigins } = readSecurityConfig();
   // Off unless origins are configured, and then only those: never a reflection of whatever Origin is sent.
@@ -73,7 +86,6 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
       maxAge: 600,
     });
   }
-  app.enableShutdownHooks();
   await setUpSwagger(app);
 }
 

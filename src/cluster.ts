@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import { CONFIGURATION_ERROR_EXIT_CODE } from './config/worker-count.js';
+import { serveClusterMetrics } from './metrics/cluster-protocol.js';
 
 /** A worker that dies this soon after starting counts as a failed start. */
 const QUICK_DEATH_MS = 10_000;
@@ -10,7 +11,8 @@ const RESPAWN_DELAY_MS = 1_000;
 /**
  * The primary process of cluster mode: forks the workers (they share the
  * listening socket), replaces one that dies, gives up if they keep dying at
- * start, and passes SIGTERM and SIGINT on so each worker shuts down itself.
+ * start, passes SIGTERM and SIGINT on so each worker shuts down itself, and
+ * sums the workers' metrics for the one that serves a scrape.
  */
 export function superviseWorkers(count: number): void {
   let stopping = false;
@@ -26,6 +28,8 @@ export function superviseWorkers(count: number): void {
     const lived = Date.now() - (startedAt.get(worker) ?? 0);
     startedAt.delete(worker);
     if (stopping) {
+      // A worker that could not stop cleanly (its shutdown deadline passed) makes the whole exit a failure.
+      if (code !== 0) process.exitCode = 1;
       if (startedAt.size === 0) process.exit();
       return;
     }
@@ -55,5 +59,6 @@ export function superviseWorkers(count: number): void {
     });
   }
 
+  serveClusterMetrics();
   for (let i = 0; i < count; i++) fork();
 }

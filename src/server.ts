@@ -1,20 +1,70 @@
 import 'reflect-metadata';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
-import { configureApp, createFastifyAdapter, NEST_APP_OPTIONS, nestLogLevels } from './app.setup.js';
+import { configureApp, createFastifyAdapter, NEST_APP_OPTIONS } from './app.setup.js';
 import { readAppConfig } from './config/app.config.js';
+import { readOperationsConfig } from './config/operations.config.js';
 
 /** Boots the API and listens; in cluster mode every worker runs this and they share the port. */
 export async function serve(): Promise<void> {
-  const { port, host, logLevel } = readAppConfig();
+  const { port, host } = readAppConfig();
+  const { shutdownTimeoutMs } = readOperationsConfig();
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(), {
     ...NEST_APP_OPTIONS,
-    logger: nestLogLevels(logLevel),
+    bufferLogs: true,
   });
+  const logger = app.get(Logger);
+  app.useLogger(logger);
   await configureApp(app);
+  const shutdown = stopOnSignals(app, logger, shutdownTimeoutMs);
+  // While draining, every answer closes its connection, so kept-alive clients reconnect elsewhere.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onSend', async (_request, reply) => {
+      if (shutdown.draining) reply.header('Connection', 'close');
+    });
   await app.listen(port, host);
-  if (logLevel !== 'silent') {
-    console.log(`Event API (pid ${process.pid}) listening on http://${host}:${port}/api (docs at /api/docs)`);
+  logger.log(`Listening on http://${host}:${port}/api (docs at /api/docs)`, 'Bootstrap');
+}
+
+/** Requests already sent when the signal comes are read and served before the listener closes. */
+const DRAIN_GRACE_MS = 1_000;
+
+/**
+ * SIGTERM or SIGINT: keep serving for a short grace (answers now close their
+ * connections), then stop accepting connections, let the requests in flight
+ * finish, close the database pool and exit 0. Requests still running at the
+ * deadline are cut off and the exit code is 1.
+ */
+function stopOnSignals(app: NestFastifyApplication, logger: Logger, deadlineMs: number): { draining: boolean } {
+  const state = { draining: false };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (state.draining) return;
+      state.draining = true;
+      logger.log(`${signal}: finishing the requests in flight, for ${deadlineMs / 1000} s at most`, 'Shutdown');
+      const deadline = setTimeout(() => {
+        logger.error('Requests were still running at the shutdown deadline; exiting anyway', 'Shutdown');
+        process.exit(1);
+      }, deadlineMs);
+      sleep(Math.min(DRAIN_GRACE_MS, deadlineMs / 2))
+        .then(() => app.close())
+        .then(
+          () => {
+            clearTimeout(deadline);
+            logger.log('Stopped', 'Shutdown');
+            process.exit(0);
+          },
+          (error: Error) => {
+            logger.error(`Shutdown failed: ${error.message}`, 'Shutdown');
+            process.exit(1);
+          },
+        );
+    });
   }
+  return state;
 }

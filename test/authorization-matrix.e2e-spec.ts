@@ -25,7 +25,7 @@ import { startApp, TEST_JWT_AUDIENCE, TEST_JWT_ISSUER, TEST_JWT_SECRET, type Tes
  * - a route that needs a token answers 401 without one, 403 to another user, 404 for another user's draft;
  * - every API route verifies a bearer token it is sent, public ones included: a revoked, expired or
  *   refresh token is a 401 (`error="invalid_token"`), never "anonymous" — except the routes that
- *   obtain credentials (sign-up, login, refresh) and the health check, which ignore the header as
+ *   obtain credentials (sign-up, login, refresh), the health check and the metrics, which ignore the header as
  *   SimpleJWT's views do, so a client holding a stale access token can still get a new one;
  * - the OpenAPI document is static documentation, outside the API's authentication;
  * - a refused write (401, 403, 404, 409) changes nothing.
@@ -534,6 +534,14 @@ const TARGETS = {
     },
   }),
 
+  'GET /api/metrics': target({
+    arrange: async (s) => ({ s }),
+    send: (_c, token) => call('get', '/api/metrics', token),
+    succeeded: (res) => {
+      expect(res.text).toContain('event_registrations_total');
+    },
+  }),
+
   'GET /api/docs-json': target({
     arrange: async (s) => ({ s }),
     send: (_c, token) => call('get', '/api/docs-json', token),
@@ -580,6 +588,7 @@ const MATRIX: Row[] = [
   ['GET /api/events/:id/registrations/:rid/',              401,       403,        200,       401,     401,     401],
   ['DELETE /api/events/:id/registrations/:rid/',           401,       403,        200,       401,     401,     401],
   ['GET /api/health',                                      200,       200,        200,       200,     200,     200],
+  ['GET /api/metrics',                                     200,       200,        200,       200,     200,     200],
   ['GET /api/docs-json',                                   200,       200,        200,       200,     200,     200],
 ];
 

@@ -62,8 +62,12 @@ describe('starting and stopping the app as processes', () => {
       const res = await client.request(app.baseUrl, 'GET', '/api/health');
       expect(res.status).toBe(200);
     }
-    const workers = new Set([...app.output().matchAll(/\(pid (\d+)\) listening/g)].map((match) => match[1]));
-    expect(workers.size).toBe(2);
+    // The second worker may come up a little after the first answered.
+    const listening = () =>
+      new Set([...app!.output().matchAll(/"pid":(\d+)[^\n]*"msg":"Listening on/g)].map((match) => match[1]));
+    const deadline = Date.now() + 30_000;
+    while (listening().size < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(listening().size).toBe(2);
     app.child.kill('SIGTERM');
     expect(await exitCodeOf(app)).toBe(0);
   });

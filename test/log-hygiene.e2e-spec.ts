@@ -160,7 +160,7 @@ describe('log hygiene at LOG_LEVEL=trace', () => {
   }, 30_000);
 
   it('captured the process output', () => {
-    expect(captured).toContain('listening on');
+    expect(captured).toContain('Listening on');
   });
 
   it('never writes a secret: passwords, tokens and their signatures, the cancel token, the JWT secret', () => {

@@ -6,6 +6,7 @@ import { appConfig } from './app.config.js';
 import { readAuthConfig } from './auth.config.js';
 import { readDatabaseConfig } from './database.config.js';
 import { parseDurationSeconds } from './duration.js';
+import { readOperationsConfig } from './operations.config.js';
 
 /** 32 random-looking bytes: long enough, and nothing like a placeholder. */
 const GOOD_SECRET = 'q8Vw3nZr5Kx1Lm7Tb9Hd2Jf4Pg6Sa0Ce';
@@ -211,5 +212,30 @@ describe('appConfig', () => {
   it('names every bad variable at once', () => {
     Object.assign(process.env, { PORT: 'abc', LOG_LEVEL: 'loud' });
     expect(() => appConfig()).toThrow(/PORT.*LOG_LEVEL|LOG_LEVEL.*PORT/);
+  });
+});
+
+describe('readOperationsConfig', () => {
+  it('defaults to public metrics and a 10 s shutdown deadline', () => {
+    expect(readOperationsConfig({})).toEqual({
+      metricsEnabled: true,
+      metricsToken: undefined,
+      shutdownTimeoutMs: 10_000,
+    });
+  });
+
+  it('reads METRICS, METRICS_TOKEN and SHUTDOWN_TIMEOUT', () => {
+    expect(
+      readOperationsConfig({ METRICS: 'off', METRICS_TOKEN: 'a-long-scrape-token', SHUTDOWN_TIMEOUT: '30s' }),
+    ).toEqual({ metricsEnabled: false, metricsToken: 'a-long-scrape-token', shutdownTimeoutMs: 30_000 });
+  });
+
+  it.each([
+    [{ METRICS: 'yes' }, 'METRICS must be on or off'],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN must be at least 16 characters long'],
+    [{ SHUTDOWN_TIMEOUT: '0' }, 'SHUTDOWN_TIMEOUT must be a duration'],
+    [{ SHUTDOWN_TIMEOUT: 'soon' }, 'SHUTDOWN_TIMEOUT must be a duration'],
+  ])('refuses %j, naming the variable', (env, message) => {
+    expect(() => readOperationsConfig(env)).toThrow(message);
   });
 });

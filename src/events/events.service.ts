@@ -8,6 +8,7 @@ import { parseZonedDateTime } from '../common/validation/zoned-date-time.js';
 import { isMysqlFamily } from '../database/dialect.js';
 import { execute, select, toSqlDateTime } from '../database/sql.js';
 import { TransactionRunner } from '../database/transaction.runner.js';
+import { RegistrationMetrics } from '../metrics/registration-metrics.js';
 import { WaitlistService } from '../registrations/waitlist.service.js';
 import type { CreateEventDto, UpdateEventDto } from './dto/event-input.dto.js';
 import { EVENT_COLUMNS, type EventDto, type EventRow, toEventDto } from './dto/event.dto.js';
@@ -28,6 +29,7 @@ export class EventsService {
     private readonly transactions: TransactionRunner,
     private readonly waitlist: WaitlistService,
     private readonly cache: ListCache,
+    private readonly metrics: RegistrationMetrics,
   ) {}
 
   /** The public list never shows drafts; `mine=true` lists the caller's own events, drafts included. */
@@ -115,7 +117,7 @@ export class EventsService {
    * the same transaction; lowering it below the confirmed attendees is a 409.
    */
   async update(id: number, dto: UpdateEventDto, caller: AuthenticatedUser): Promise<EventDto> {
-    const updated = await this.transactions.run(async (manager) => {
+    const { updated, promoted } = await this.transactions.run(async (manager) => {
       const event = await this.findOwned(manager, id, caller);
       if (dto.capacity !== undefined && dto.capacity < event.attendeesCount) {
         throw new ConflictException(
@@ -135,10 +137,11 @@ export class EventsService {
         updatedAt: new Date(),
       };
       await manager.update(Event, { id }, changes);
-      await this.waitlist.promote(manager, id, (changes.capacity ?? 0) - event.attendeesCount);
-      return this.read(manager, id);
+      const promoted = await this.waitlist.promote(manager, id, (changes.capacity ?? 0) - event.attendeesCount);
+      return { updated: await this.read(manager, id), promoted };
     });
     this.cache.forget();
+    this.metrics.promoted(promoted);
     return updated;
   }
 

@@ -12,6 +12,7 @@ import { execute, fromSqlDateTime, select, toSqlDateTime } from '../database/sql
 import { TransactionRunner } from '../database/transaction.runner.js';
 import { isVisibleTo, lockEvent } from '../events/event-access.js';
 import { Event, type EventStatus } from '../events/event.entity.js';
+import { RegistrationMetrics } from '../metrics/registration-metrics.js';
 import { cancelTokenMatches, newCancelToken } from './cancel-token.js';
 import type { ListRegistrationsQueryDto } from './dto/list-registrations-query.dto.js';
 import type { RegisterForEventDto } from './dto/register-for-event.dto.js';
@@ -60,6 +61,7 @@ export class RegistrationsService {
     @InjectRepository(Registration) private readonly registrations: Repository<Registration>,
     private readonly transactions: TransactionRunner,
     private readonly waitlist: WaitlistService,
+    private readonly metrics: RegistrationMetrics,
   ) {}
 
   /**
@@ -74,42 +76,44 @@ export class RegistrationsService {
     caller?: AuthenticatedUser,
   ): Promise<RegistrationCreatedDto> {
     const { token, hash } = newCancelToken();
-    const registration = await this.transactions.run(async (manager) => {
-      const now = new Date();
-      let status: RegistrationStatus = 'confirmed';
-      if (!(await this.claimPlace(manager, eventId, now, 'confirmed'))) {
-        if (!(await this.claimPlace(manager, eventId, now, 'waitlisted'))) {
-          throw await this.whyClosed(manager, eventId, caller);
+    const registration = await this.counted(
+      this.transactions.run(async (manager) => {
+        const now = new Date();
+        let status: RegistrationStatus = 'confirmed';
+        if (!(await this.claimPlace(manager, eventId, now, 'confirmed'))) {
+          if (!(await this.claimPlace(manager, eventId, now, 'waitlisted'))) {
+            throw await this.whyClosed(manager, eventId, caller);
+          }
+          status = 'waitlisted';
         }
-        status = 'waitlisted';
-      }
-      let id: number;
-      try {
-        ({ insertId: id } = await execute(
-          manager,
-          'INSERT INTO registrations (event_id, user_id, name, email, status, cancel_token_hash, created_at) ' +
-            'VALUES (?, ?, ?, ?, ?, ?, ?)',
-          [eventId, caller?.id ?? null, dto.name, dto.email, status, hash, toSqlDateTime(now)],
-        ));
-      } catch (error) {
-        if (uniqueViolation(error)) {
-          throw new DuplicateValueException({ email: 'This email is already registered for this event.' });
+        let id: number;
+        try {
+          ({ insertId: id } = await execute(
+            manager,
+            'INSERT INTO registrations (event_id, user_id, name, email, status, cancel_token_hash, created_at) ' +
+              'VALUES (?, ?, ?, ?, ?, ?, ?)',
+            [eventId, caller?.id ?? null, dto.name, dto.email, status, hash, toSqlDateTime(now)],
+          ));
+        } catch (error) {
+          if (uniqueViolation(error)) {
+            throw new DuplicateValueException({ email: 'This email is already registered for this event.' });
+          }
+          throw error;
         }
-        throw error;
-      }
-      const created = Object.assign(new Registration(), {
-        id,
-        eventId,
-        userId: caller?.id ?? null,
-        name: dto.name,
-        email: dto.email,
-        status,
-        cancelTokenHash: hash,
-        createdAt: now,
-        promotedAt: null,
-      });
-      return this.positioned(manager, created);
-    });
+        const created = Object.assign(new Registration(), {
+          id,
+          eventId,
+          userId: caller?.id ?? null,
+          name: dto.name,
+          email: dto.email,
+          status,
+          cancelTokenHash: hash,
+          createdAt: now,
+          promotedAt: null,
+        });
+        return this.positioned(manager, created);
+      }),
+    );
     return {
       detail:
         registration.status === 'confirmed'
@@ -222,7 +226,7 @@ export class RegistrationsService {
    * of one registration, one succeeds and the others find it gone (404).
    */
   async cancel(eventId: number, registrationId: number, credentials: RegistrationCredentials): Promise<void> {
-    await this.transactions.run(async (manager) => {
+    const promoted = await this.transactions.run(async (manager) => {
       const event = await lockEvent(manager, eventId);
       const registration = await this.authorised(manager, event, registrationId, credentials);
       await manager.delete(Registration, { id: registration.id });
@@ -236,8 +240,9 @@ export class RegistrationsService {
         )
         .where('id = :eventId', { eventId })
         .execute();
-      if (registration.status === 'confirmed') await this.waitlist.promote(manager, eventId, 1);
+      return registration.status === 'confirmed' ? this.waitlist.promote(manager, eventId, 1) : 0;
     });
+    this.metrics.promoted(promoted);
   }
 
   /** The caller's own registrations (made while sending a token), newest last. */
@@ -253,6 +258,19 @@ export class RegistrationsService {
         .limit(query.page_size),
     );
     return new Paginated(rows.map(toRegistrationDto), total, query.page, query.page_size);
+  }
+
+  /** Counts a registration attempt by its outcome, once its transaction has committed or been refused. */
+  private async counted(registering: Promise<PositionedRegistration>): Promise<PositionedRegistration> {
+    try {
+      const registration = await registering;
+      this.metrics.registered(registration.status === 'confirmed' ? 'confirmed' : 'waitlisted');
+      return registration;
+    } catch (error) {
+      if (error instanceof DuplicateValueException) this.metrics.registered('duplicate');
+      else if (error instanceof ConflictException) this.metrics.registered('closed');
+      throw error;
+    }
   }
 
   /**

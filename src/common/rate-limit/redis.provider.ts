@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { Redis } from 'ioredis';
 import { securityConfig } from '../../config/security.config.js';
@@ -9,7 +9,7 @@ import { securityConfig } from '../../config/security.config.js';
  * Redis outage cannot stall requests: the limits then fail open, with a warning.
  */
 @Injectable()
-export class RateLimitRedis implements OnModuleDestroy {
+export class RateLimitRedis implements OnApplicationShutdown {
   readonly client: Redis | undefined;
 
   constructor(@Inject(securityConfig.KEY) config: ConfigType<typeof securityConfig>) {
@@ -27,7 +27,8 @@ export class RateLimitRedis implements OnModuleDestroy {
     this.client?.on('error', () => undefined);
   }
 
-  onModuleDestroy(): void {
+  // After the HTTP server has closed: requests still in flight at shutdown keep their limits.
+  onApplicationShutdown(): void {
     this.client?.disconnect();
   }
 }

@@ -1,0 +1,52 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Module } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { LoggerModule } from 'nestjs-pino';
+import { stdTimeFunctions } from 'pino';
+import { appConfig } from '../../config/app.config.js';
+
+/** The raw request, with the route template the Fastify router matched (set in app.setup). */
+export type RoutedRequest = IncomingMessage & { id?: string; routeTemplate?: string };
+
+/**
+ * Structured logs through pino: JSON lines in production and tests, pretty
+ * lines in development. Every request gets one access line (method, route,
+ * status, latency) and Fastify's request id (from `X-Request-Id` or
+ * generated, see app.setup), bound to every line logged while serving it. Only the fields named
+ * here are logged: no header, body or query string, so no password or token
+ * can reach a log.
+ */
+@Module({
+  imports: [
+    LoggerModule.forRootAsync({
+      inject: [appConfig.KEY],
+      useFactory: (app: ConfigType<typeof appConfig>) => ({
+        pinoHttp: {
+          level: app.logLevel,
+          timestamp: stdTimeFunctions.isoTime,
+          transport:
+            app.nodeEnv === 'development' && app.logLevel !== 'silent'
+              ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l' } }
+              : undefined,
+          quietReqLogger: true,
+          serializers: {
+            req: (req: { raw: RoutedRequest; method: string }) => ({ id: req.raw.id, method: req.method }),
+            res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+            err: (err: Error) => ({ type: err.name, message: err.message }),
+          },
+          // Read again when the request ends: by then the router has matched (or not: null).
+          customProps: (req: RoutedRequest, res: ServerResponse) =>
+            res.writableFinished || res.headersSent ? { route: req.routeTemplate ?? null } : {},
+          customSuccessMessage: (req: RoutedRequest, res: ServerResponse, ms: number) =>
+            `${req.method} ${req.routeTemplate ?? '(no route)'} ${res.statusCode} ${Math.round(ms)} ms`,
+          customErrorMessage: (req: RoutedRequest, res: ServerResponse) =>
+            `${req.method} ${req.routeTemplate ?? '(no route)'} ${res.statusCode} aborted`,
+          customAttributeKeys: { responseTime: 'latency_ms' },
+          customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
+            error || res.statusCode >= 500 ? 'error' : 'info',
+        },
+      }),
+    }),
+  ],
+})
+export class LoggingModule {}
