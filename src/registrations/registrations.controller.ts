@@ -125,7 +125,7 @@ export class RegistrationsController {
   @Delete('events/:id/registrations/:rid')
   @ApiRegistrationToken()
   @ApiOkResponse({ type: DetailDto, example: { detail: 'Registration cancelled' } })
-  @ApiProblems(400, 401, 403, 404)
+  @ApiProblems(400, 401, 403, 404, 413, 415)
   async cancel(
     @IdParam() eventId: number,
     @IdParam('rid') registrationId: number,

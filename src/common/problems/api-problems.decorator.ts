@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiResponse, getSchemaPath, type HeadersObject } from '@nestjs/swagger';
 import { ProblemDto } from './problem.dto.js';
 
 const WHEN: Record<number, string> = {
@@ -27,6 +27,31 @@ const EXAMPLE_DETAIL: Record<number, string> = {
   503: 'The database is unavailable; retry shortly.',
 };
 
+/** The headers the problem-details filter adds to these statuses. */
+const HEADERS: Record<number, HeadersObject> = {
+  401: {
+    'WWW-Authenticate': {
+      required: true,
+      description: 'RFC 6750 Bearer challenge; `error="invalid_token"` when a token was sent and refused',
+      schema: { type: 'string', example: 'Bearer realm="api", error="invalid_token"' },
+    },
+  },
+  429: {
+    'Retry-After': {
+      required: true,
+      description: 'Seconds until the rate limit lets this client in again',
+      schema: { type: 'integer', minimum: 1, example: 42 },
+    },
+  },
+  503: {
+    'Retry-After': {
+      required: true,
+      description: 'Seconds to wait before trying again',
+      schema: { type: 'integer', minimum: 1, example: 5 },
+    },
+  },
+};
+
 /**
  * Documents the problem-details responses a route can give. Every route can
  * also answer 429 (rate limits) and 503 (the database is down), so those are
@@ -40,6 +65,7 @@ export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecor
       ApiResponse({
         status,
         description: WHEN[status] ?? STATUS_CODES[status],
+        headers: HEADERS[status],
         content: {
           'application/problem+json': {
             schema: { $ref: getSchemaPath(ProblemDto) },
