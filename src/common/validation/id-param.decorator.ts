@@ -1,10 +1,12 @@
 import { Param, ParseIntPipe } from '@nestjs/common';
 import { ApiParam } from '@nestjs/swagger';
+import { ApiProblems } from '../problems/api-problems.decorator.js';
 import { InvalidInputException } from '../problems/problem.exceptions.js';
 
 /**
  * A numeric id from the path (`:id` by default); anything else is a 400 naming
- * the parameter. Documented as an integer: the plugin sees only `number`.
+ * the parameter. Documented as an integer (the plugin sees only `number`),
+ * with the 414 the router gives a parameter over 100 characters.
  */
 export function IdParam(name = 'id'): ParameterDecorator {
   const param = Param(
@@ -16,6 +18,8 @@ export function IdParam(name = 'id'): ParameterDecorator {
   return (target, method, index) => {
     param(target, method, index);
     if (method === undefined) return;
-    ApiParam({ name, type: 'integer' })(target, method, Object.getOwnPropertyDescriptor(target, method)!);
+    const descriptor = Object.getOwnPropertyDescriptor(target, method)!;
+    ApiParam({ name, type: 'integer' })(target, method, descriptor);
+    ApiProblems(414)(target, method, descriptor);
   };
 }
