@@ -4,10 +4,12 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import metadata from './metadata.js';
 import helmet from '@fastify/helmet';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { useJsonBodies } from './common/http/json-body.js';
 import { readSecurityConfig } from './config/security.config.js';
 import type { RoutedRequest } from './common/logging/logging.module.js';
 import { HttpMetrics } from './metrics/http-metrics.js';
+import { PROBLEM_CONTENT_TYPE, routerProblem } from './common/problems/problem-details.filter.js';
 
 /** API.md: bodies over 100 KiB are a 413. */
 export const BODY_LIMIT_BYTES = 100 * 1024;
@@ -59,6 +61,11 @@ export function createFastifyAdapter(): FastifyAdapter {
     requestTimeout: REQUEST_RECEIVE_TIMEOUT_MS,
     requestIdHeader: false,
     genReqId: requestIdOf,
+    // Else Fastify's own JSON error, echoing the URL, answers a malformed or over-long path (400, 414).
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const problem = routerProblem(error);
+      void reply.code(problem.status).header('Content-Type', PROBLEM_CONTENT_TYPE).send(problem);
+    },
   });
 }
 

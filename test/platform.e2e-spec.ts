@@ -37,6 +37,18 @@ describe('platform', () => {
       expectProblem(await t.http.post('/nowhere').send({}), 404);
     });
 
+    it('answers a malformed percent-encoding in a path parameter with a 400 problem', async () => {
+      const response = await t.http.get('/api/events/%E0%A4%A/');
+      expectProblem(response, 400);
+      expect(response.text).not.toContain('%E0');
+    });
+
+    it('answers a path parameter over 100 characters with a 414 problem', async () => {
+      const response = await t.http.get(`/api/events/${'1'.repeat(101)}/registrations/`);
+      expectProblem(response, 414);
+      expect(response.text).not.toContain('1'.repeat(101));
+    });
+
     it('refuses a text/plain body with a 415 problem', async () => {
       const response = await t.http.post('/api/register/').set('Content-Type', 'text/plain').send('hello');
       expectProblem(response, 415);

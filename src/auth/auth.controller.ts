@@ -58,7 +58,7 @@ export class AuthController {
   @HttpCode(HttpStatus.OK)
   @ApiBearerAuth()
   @ApiOkResponse({ type: DetailDto, example: { detail: 'Successfully logged out of every session' } })
-  @ApiProblems(401)
+  @ApiProblems(400, 401, 413, 415)
   async logoutEverywhere(@CurrentUser() caller: AuthenticatedUser): Promise<DetailDto> {
     await this.auth.logoutEverywhere(caller);
     return { detail: 'Successfully logged out of every session' };

@@ -89,7 +89,7 @@ export class EventsController {
   /** Delete an event and its registrations (organizer only). */
   @Delete(':id')
   @ApiOkResponse({ type: DetailDto, example: { detail: 'Event deleted successfully' } })
-  @ApiProblems(400, 401, 403, 404)
+  @ApiProblems(400, 401, 403, 404, 413, 415)
   async remove(@IdParam() id: number, @CurrentUser() caller: AuthenticatedUser): Promise<DetailDto> {
     await this.events.remove(id, caller);
     return { detail: 'Event deleted successfully' };

@@ -29,12 +29,12 @@ export class MetricsController {
    */
   @Public({ ignoreToken: true })
   @Get()
-  @ApiProduces(METRICS_CONTENT_TYPE)
+  @ApiProduces('text/plain')
   @ApiSecurity('bearer')
   @ApiOkResponse({
-    description: 'The Prometheus text exposition format',
+    description: `The Prometheus text exposition format (\`${METRICS_CONTENT_TYPE}\`)`,
     content: {
-      [METRICS_CONTENT_TYPE]: {
+      'text/plain': {
         schema: {
           type: 'string',
           example: 'event_registrations_total{outcome="confirmed"} 42\nwaitlist_promotions_total 3\n',

@@ -3,7 +3,6 @@ import {
   Controller,
   Delete,
   Get,
-  Headers,
   HttpCode,
   HttpStatus,
   Post,
@@ -11,7 +10,7 @@ import {
   StreamableFile,
   UseInterceptors,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { type AuthenticatedUser, CurrentUser } from '../common/decorators/current-user.decorator.js';
 import { Public } from '../common/decorators/public.decorator.js';
 import { RateLimit } from '../common/rate-limit/rate-limit.decorator.js';
@@ -25,16 +24,13 @@ import { IdParam } from '../common/validation/id-param.decorator.js';
 import { ListRegistrationsQueryDto } from './dto/list-registrations-query.dto.js';
 import { RegisterForEventDto } from './dto/register-for-event.dto.js';
 import { CapacityDto, RegistrationCreatedDto, RegistrationDto, WaitlistDto } from './dto/registration.dto.js';
+import { RegistrationToken, WantsCsv } from './header.decorators.js';
 import { RegistrationsService } from './registrations.service.js';
 
-const REGISTRATION_TOKEN_HEADER = 'x-registration-token';
-
-const ApiRegistrationToken = () =>
-  ApiHeader({
-    name: 'X-Registration-Token',
-    required: false,
-    description: 'The `cancel_token` returned at registration; opens this registration only',
-  });
+const CSV_EXAMPLE =
+  'id,name,email,status,position,created_at,promoted_at\n' +
+  '17,NEW USER,newuser@mail.com,confirmed,,2025-01-09T14:21:56.113Z,\n' +
+  '18,LATE USER,late@mail.com,waitlisted,1,2025-01-09T14:22:03.410Z,\n';
 
 @ApiTags('Registrations')
 @ApiBearerAuth()
@@ -88,16 +84,15 @@ export class RegistrationsController {
    */
   @Get('events/:id/registrations')
   @UseInterceptors(PaginationInterceptor)
-  @ApiProduces('application/json', 'text/csv')
-  @ApiPaginatedResponse(RegistrationDto)
+  @ApiPaginatedResponse(RegistrationDto, { csvExample: CSV_EXAMPLE })
   @ApiProblems(400, 401, 403, 404)
   async list(
     @IdParam() eventId: number,
     @Query() query: ListRegistrationsQueryDto,
     @CurrentUser() caller: AuthenticatedUser,
-    @Headers('accept') accept?: string,
+    @WantsCsv() wantsCsv: boolean,
   ): Promise<Paginated<RegistrationDto> | StreamableFile> {
-    if (!accept || !/\btext\/csv\b/i.test(accept)) return this.registrations.listForOrganizer(eventId, query, caller);
+    if (!wantsCsv) return this.registrations.listForOrganizer(eventId, query, caller);
     const csv = await this.registrations.exportCsv(eventId, query.status, caller);
     return new StreamableFile(csv, {
       type: 'text/csv; charset=utf-8',
@@ -108,14 +103,13 @@ export class RegistrationsController {
   /** One registration, for the organizer, the account that made it, or the holder of its cancel token. */
   @Public()
   @Get('events/:id/registrations/:rid')
-  @ApiRegistrationToken()
   @ApiOkResponse({ type: RegistrationDto })
   @ApiProblems(400, 401, 403, 404)
   get(
     @IdParam() eventId: number,
     @IdParam('rid') registrationId: number,
     @CurrentUser() caller?: AuthenticatedUser,
-    @Headers(REGISTRATION_TOKEN_HEADER) registrationToken?: string,
+    @RegistrationToken() registrationToken?: string,
   ): Promise<RegistrationDto> {
     return this.registrations.get(eventId, registrationId, { caller, registrationToken });
   }
@@ -123,14 +117,13 @@ export class RegistrationsController {
   /** Cancel a registration; a freed seat goes to the oldest waitlisted registration. */
   @Public()
   @Delete('events/:id/registrations/:rid')
-  @ApiRegistrationToken()
   @ApiOkResponse({ type: DetailDto, example: { detail: 'Registration cancelled' } })
-  @ApiProblems(400, 401, 403, 404)
+  @ApiProblems(400, 401, 403, 404, 413, 415)
   async cancel(
     @IdParam() eventId: number,
     @IdParam('rid') registrationId: number,
     @CurrentUser() caller?: AuthenticatedUser,
-    @Headers(REGISTRATION_TOKEN_HEADER) registrationToken?: string,
+    @RegistrationToken() registrationToken?: string,
   ): Promise<DetailDto> {
     await this.registrations.cancel(eventId, registrationId, { caller, registrationToken });
     return { detail: 'Registration cancelled' };

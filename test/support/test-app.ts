@@ -6,6 +6,7 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { inject } from 'vitest';
 import { AppModule } from '../../src/app.module.js';
 import { configureApp, createFastifyAdapter, NEST_APP_OPTIONS } from '../../src/app.setup.js';
+import { checkEveryResponse, OpenApiContract, type OpenApiDocument } from './openapi-contract.js';
 
 /** One secret per test process, so tokens from one suite's app work in another app of the same suite. */
 export const TEST_JWT_SECRET = randomBytes(32).toString('hex');
@@ -13,16 +14,23 @@ export const TEST_JWT_SECRET = randomBytes(32).toString('hex');
 export const TEST_JWT_ISSUER = 'event-api';
 export const TEST_JWT_AUDIENCE = 'event-api';
 
+/** The apps of one test file publish the same document: its schemas are compiled once. */
+const contracts = new Map<string, OpenApiContract>();
+
 export interface TestApp {
   app: NestFastifyApplication;
+  /** Every response it receives is checked against the app's OpenAPI document. */
   http: TestAgent;
+  /** The app's OpenAPI document, as a response checker. */
+  contract: OpenApiContract;
   close: () => Promise<void>;
 }
 
 /**
  * Boots the real application over HTTP on the run's database: MariaDB when
  * the run was started with DATABASE_URL, else a fresh in-memory SQLite.
- * `env` overrides environment variables for this app only.
+ * `env` overrides environment variables for this app only. A response that
+ * `/api/docs-json` does not describe fails the request that received it.
  */
 export async function startApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
   const saved = { ...process.env };
@@ -47,7 +55,12 @@ export async function startApp(env: Record<string, string | undefined> = {}): Pr
     await configureApp(app);
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
-    return { app, http: request(app.getHttpServer()), close: () => app.close() };
+    const http = request(app.getHttpServer());
+    const published = await http.get('/api/docs-json');
+    if (published.status !== 200) throw new Error(`GET /api/docs-json answered ${published.status}: ${published.text}`);
+    const contract = contracts.get(published.text) ?? new OpenApiContract(published.body as OpenApiDocument);
+    contracts.set(published.text, contract);
+    return { app, http: checkEveryResponse(http, contract), contract, close: () => app.close() };
   } finally {
     process.env = saved;
   }

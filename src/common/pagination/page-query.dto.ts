@@ -6,7 +6,7 @@ export const MAX_PAGE_SIZE = 200;
 
 export class PageQueryDto {
   /** Page number, from 1. */
-  @ApiProperty({ required: false, default: 1 })
+  @ApiProperty({ type: 'integer', required: false, default: 1 })
   @Optional()
   @QueryInteger()
   @Max(10_000_000)
@@ -15,7 +15,7 @@ export class PageQueryDto {
   page: number = 1;
 
   /** Items per page, 1 to 200. */
-  @ApiProperty({ required: false, default: 50 })
+  @ApiProperty({ type: 'integer', required: false, default: 50, maximum: MAX_PAGE_SIZE })
   @Optional()
   @QueryInteger()
   @Max(MAX_PAGE_SIZE)

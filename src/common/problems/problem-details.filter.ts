@@ -20,6 +20,7 @@ interface ProblemResponse {
 }
 
 const BEARER_REALM = 'Bearer realm="api"';
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 /** 503s (the database is down or busy) tell clients to come back after this long. */
 const RETRY_AFTER_SECONDS = 5;
 
@@ -30,6 +31,8 @@ const FASTIFY_DETAILS: Record<string, string> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'The request body is empty; send a JSON object.',
   FST_ERR_CTP_INVALID_JSON_BODY: 'The request body is not valid JSON, or it uses a forbidden key such as __proto__.',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'The request body does not match its Content-Length.',
+  FST_ERR_BAD_URL: 'The URL is malformed: a percent-encoded character in its path is not valid.',
+  FST_ERR_MAX_PARAM_LENGTH: 'The URL is too long: a path parameter is over 100 characters.',
 };
 
 const GENERIC_DETAILS: Partial<Record<number, string>> = {
@@ -57,6 +60,15 @@ function problemOf(status: number, detail?: string, errors?: Record<string, stri
 }
 
 /**
+ * The router refuses a malformed or over-long path before any hook, filter or
+ * route runs (Fastify's `frameworkErrors`): the same problem, in our words.
+ */
+export function routerProblem(error: { code?: string; statusCode?: number }): Problem {
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  return problemOf(status, error.code ? FASTIFY_DETAILS[error.code] : undefined);
+}
+
+/**
  * The one exception filter: every error leaves as `application/problem+json`.
  * Framework and driver messages never reach the client; anything unexpected
  * is logged and answered with a plain 500.
@@ -75,7 +87,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     }
     for (const [name, value] of Object.entries(headers)) httpAdapter.setHeader(response, name, value);
-    httpAdapter.setHeader(response, 'Content-Type', 'application/problem+json; charset=utf-8');
+    httpAdapter.setHeader(response, 'Content-Type', PROBLEM_CONTENT_TYPE);
     httpAdapter.reply(response, problem, problem.status);
   }
 

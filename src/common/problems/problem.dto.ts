@@ -10,7 +10,7 @@ export class ProblemDto {
   @ApiProperty({ example: 'Bad Request' })
   title: string;
 
-  @ApiProperty({ example: 400 })
+  @ApiProperty({ type: 'integer', example: 400 })
   status: number;
 
   /** A sentence for humans explaining this occurrence. */

@@ -1,4 +1,4 @@
-import { IntersectionType, OmitType, PartialType, PickType } from '@nestjs/swagger';
+import { ApiProperty, IntersectionType, OmitType, PartialType, PickType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsNotEmpty, IsString, Max, Min } from 'class-validator';
 import { MaxChars, ReadOnlyField, Trim, ZonedDateTimeField } from '../../common/validation/field.decorators.js';
 import { EVENT_STATUSES, type EventStatus } from '../event.entity.js';
@@ -63,6 +63,7 @@ export class ReplaceEventDto extends EventReadOnlyFields {
    * Seats, 1–1,000,000; never below the confirmed attendees.
    * @example 100
    */
+  @ApiProperty({ type: 'integer', maximum: MAX_CAPACITY })
   @Max(MAX_CAPACITY)
   @Min(1)
   @IsInt()

@@ -5,32 +5,41 @@ import { ApiProperty } from '@nestjs/swagger';
 
 export class EventDto {
   /** @example 2 */
+  @ApiProperty({ type: 'integer' })
   id: number;
   /** @example "New Event" */
   title: string;
   /** @example "This is a new event" */
   description: string;
   /** UTC, to the second. @example "2025-02-15T10:00:00Z" */
+  @ApiProperty({ format: 'date-time' })
   date_time: string;
   /** @example "New York" */
   location: string;
   @ApiProperty({ enum: EVENT_STATUSES, example: 'active' })
   status: EventStatus;
   /** @example 100 */
+  @ApiProperty({ type: 'integer' })
   capacity: number;
   /** Confirmed registrations. @example 0 */
+  @ApiProperty({ type: 'integer' })
   attendees_count: number;
   /** Registrations waiting for a seat. @example 0 */
+  @ApiProperty({ type: 'integer' })
   waitlist_count: number;
   /** `capacity - attendees_count`. @example 100 */
+  @ApiProperty({ type: 'integer' })
   available_slots: number;
   /** UTC, to the millisecond. @example "2025-01-09T14:21:56.113Z" */
+  @ApiProperty({ format: 'date-time' })
   created_at: string;
   /** UTC, to the millisecond. @example "2025-01-09T14:21:56.113Z" */
+  @ApiProperty({ format: 'date-time' })
   updated_at: string;
   /** The organizer's username. @example "user1" */
   organizer: string;
   /** @example 1 */
+  @ApiProperty({ type: 'integer' })
   organizer_id: number;
 }
 

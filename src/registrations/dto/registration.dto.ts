@@ -4,8 +4,10 @@ import type { PositionedRegistration } from '../waitlist.service.js';
 
 export class RegistrationDto {
   /** @example 17 */
+  @ApiProperty({ type: 'integer' })
   id: number;
   /** @example 2 */
+  @ApiProperty({ type: 'integer' })
   event_id: number;
   /** @example "NEW USER" */
   name: string;
@@ -14,9 +16,10 @@ export class RegistrationDto {
   @ApiProperty({ enum: REGISTRATION_STATUSES, example: 'confirmed' })
   status: RegistrationStatus;
   /** 1-based place in the waitlist while waitlisted, else null. */
-  @ApiProperty({ type: Number, nullable: true, example: null })
+  @ApiProperty({ type: 'integer', nullable: true, example: null })
   position: number | null;
   /** UTC, to the millisecond. @example "2025-01-09T14:21:56.113Z" */
+  @ApiProperty({ format: 'date-time' })
   created_at: string;
   /** When it moved from the waitlist to a seat, else null. */
   @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
@@ -36,23 +39,29 @@ export class RegistrationCreatedDto {
 
 export class CapacityDto {
   /** @example 100 */
+  @ApiProperty({ type: 'integer' })
   capacity: number;
   /** @example 2 */
+  @ApiProperty({ type: 'integer' })
   attendees_count: number;
   /** @example 98 */
+  @ApiProperty({ type: 'integer' })
   available_slots: number;
   /** @example 0 */
+  @ApiProperty({ type: 'integer' })
   waitlist_count: number;
 }
 
 export class WaitlistEntryDto {
   /** @example 1 */
+  @ApiProperty({ type: 'integer' })
   position: number;
   /** @example "NEW USER" */
   name: string;
   /** Masked (`n***@mail.com`) unless the caller is the organizer. @example "n***@mail.com" */
   email: string;
-  /** @example "2025-01-09T14:21:56.113Z" */
+  /** UTC, to the millisecond. @example "2025-01-09T14:21:56.113Z" */
+  @ApiProperty({ format: 'date-time' })
   created_at: string;
 }
 
@@ -60,6 +69,7 @@ export class WaitlistDto {
   /** One page of the waitlist, first come first. */
   waitlist: WaitlistEntryDto[];
   /** Everyone waitlisted, not just this page. @example 1 */
+  @ApiProperty({ type: 'integer' })
   count: number;
 }
 

@@ -1,8 +1,10 @@
+import { ApiProperty } from '@nestjs/swagger';
 import type { User } from '../user.entity.js';
 
 /** A user as registration returns it. */
 export class UserDto {
   /** @example 1 */
+  @ApiProperty({ type: 'integer' })
   id: number;
   /** @example "alice" */
   username: string;
@@ -13,6 +15,7 @@ export class UserDto {
 /** The caller's own account. */
 export class MeDto extends UserDto {
   /** When the account was created (UTC, milliseconds). @example "2025-01-09T14:21:56.113Z" */
+  @ApiProperty({ format: 'date-time' })
   date_joined: string;
 }
 
