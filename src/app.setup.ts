@@ -5,6 +5,7 @@ import type { LogLevel } from './config/app.config.js';
 import metadata from './metadata.js';
 import helmet from '@fastify/helmet';
 import { useJsonBodies } from './common/http/json-body.js';
+import { useRequestDeadline } from './common/http/request-deadline.js';
 import { readSecurityConfig } from './config/security.config.js';
 
 /** API.md: bodies over 100 KiB are a 413. */
@@ -63,7 +64,8 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   // JSON only, nested 32 levels at most: any other body type is a 415.
   useJsonBodies(app.getHttpAdapter().getInstance());
   await app.register(helmet, { contentSecurityPolicy: CONTENT_SECURITY_POLICY });
-  const { corsOrigins } = readSecurityConfig();
+  const { corsOrigins, requestTimeoutMs } = readSecurityConfig();
+  useRequestDeadline(app.getHttpAdapter().getInstance(), requestTimeoutMs);
   // Off unless origins are configured, and then only those: never a reflection of whatever Origin is sent.
   if (corsOrigins.length > 0) {
     app.enableCors({

@@ -6,6 +6,7 @@ import { appConfig } from './app.config.js';
 import { readAuthConfig } from './auth.config.js';
 import { readDatabaseConfig } from './database.config.js';
 import { parseDurationSeconds } from './duration.js';
+import { readSecurityConfig } from './security.config.js';
 
 /** 32 random-looking bytes: long enough, and nothing like a placeholder. */
 const GOOD_SECRET = 'q8Vw3nZr5Kx1Lm7Tb9Hd2Jf4Pg6Sa0Ce';
@@ -64,6 +65,17 @@ describe('readDatabaseConfig', () => {
     ['DATABASE_MIGRATE', 'yes'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => readDatabaseConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+});
+
+describe('readSecurityConfig', () => {
+  it('answers a request 503 after 4 s by default, so a lost database is reported within 5 s', () => {
+    expect(readSecurityConfig({}).requestTimeoutMs).toBe(4_000);
+  });
+
+  it('reads REQUEST_TIMEOUT, and refuses a value that is not a duration', () => {
+    expect(readSecurityConfig({ REQUEST_TIMEOUT: '2s' }).requestTimeoutMs).toBe(2_000);
+    expect(() => readSecurityConfig({ REQUEST_TIMEOUT: 'fast' })).toThrow(/REQUEST_TIMEOUT/);
   });
 });
 

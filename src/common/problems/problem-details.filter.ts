@@ -21,7 +21,8 @@ interface ProblemResponse {
 
 const BEARER_REALM = 'Bearer realm="api"';
 /** 503s (the database is down or busy) tell clients to come back after this long. */
-const RETRY_AFTER_SECONDS = 5;
+export const RETRY_AFTER_SECONDS = 5;
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
 /** What Fastify's own errors (body parsing, limits) mean, in our words. */
 const FASTIFY_DETAILS: Record<string, string> = {
@@ -46,7 +47,7 @@ const GENERIC_DETAILS: Partial<Record<number, string>> = {
   503: 'The service is temporarily unavailable; retry shortly.',
 };
 
-function problemOf(status: number, detail?: string, errors?: Record<string, string[]>): Problem {
+export function problemOf(status: number, detail?: string, errors?: Record<string, string[]>): Problem {
   return {
     type: 'about:blank',
     title: STATUS_CODES[status] ?? 'Error',
@@ -75,7 +76,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     }
     for (const [name, value] of Object.entries(headers)) httpAdapter.setHeader(response, name, value);
-    httpAdapter.setHeader(response, 'Content-Type', 'application/problem+json; charset=utf-8');
+    httpAdapter.setHeader(response, 'Content-Type', PROBLEM_CONTENT_TYPE);
     httpAdapter.reply(response, problem, problem.status);
   }
 
