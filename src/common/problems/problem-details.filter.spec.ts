@@ -177,6 +177,21 @@ describe('ProblemDetailsFilter', () => {
     expect(body.detail).not.toContain('127.0.0.1');
   });
 
+  it.each([
+    ['a connection reset mid-query', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', fatal: true })],
+    [
+      'a connection mysql2 has closed',
+      Object.assign(new Error("Can't add new command when connection is in closed state"), { fatal: true }),
+    ],
+    ['any error that ended the connection', Object.assign(new Error('Unexpected packet'), { fatal: true })],
+    ['a full queue for pooled connections', new Error('Queue limit reached.')],
+  ])('maps %s to a 503 with Retry-After, without logging it', (_what, error) => {
+    const { status, headers } = handle(new QueryFailedError('SELECT 1', [], error));
+    expect(status).toBe(503);
+    expect(Number(headers['retry-after'])).toBeGreaterThan(0);
+    expect(Logger.prototype.error).not.toHaveBeenCalled();
+  });
+
   it('maps a busy SQLite database to a 503 with Retry-After', () => {
     const driverError = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
     const { status, headers } = handle(new QueryFailedError('INSERT INTO "users" ...', [], driverError));
