@@ -34,8 +34,20 @@ export function isSqliteBusy(error: unknown): boolean {
   return driverError(error)?.code?.startsWith('SQLITE_BUSY') ?? false;
 }
 
+const TIME_LIMIT = 'DATABASE_TIME_LIMIT';
+
+/**
+ * Database work ran out of its time (a connection's lease, a write's time
+ * budget): its connection was closed, so the server rolled back whatever it
+ * had not committed.
+ */
+export function databaseTimeLimitError(): Error {
+  return Object.assign(new Error('The database did not answer in time; its work was stopped'), { code: TIME_LIMIT });
+}
+
 /** After its retries, a lock conflict is reported like the other transient faults: 503, retry later. */
 const UNAVAILABLE_CODES = new Set([
+  TIME_LIMIT,
   'ER_LOCK_DEADLOCK',
   'ECONNREFUSED',
   'ECONNRESET',

@@ -9,6 +9,11 @@ const deadlines = new WeakMap<FastifyRequest, NodeJS.Timeout>();
  * a lock never released, a wait for a pooled connection. The clock starts
  * once the body has been received (slow bodies have their own limit) and
  * stops when the answer starts, so a long CSV download is not cut.
+ *
+ * This is the last resort: database work has shorter limits of its own (see
+ * TransactionRunner and connection-leases.ts), so a request that waits on
+ * the database normally gets its 503 from them first, its transaction
+ * rolled back.
  */
 export function useRequestDeadline(fastify: FastifyInstance, timeoutMs: number): void {
   fastify.addHook('preHandler', (request, reply, done) => {

@@ -11,6 +11,7 @@ import type { HttpAdapterHost } from '@nestjs/core';
 import { QueryFailedError } from 'typeorm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Problem, ProblemDetailsFilter } from './problem-details.filter.js';
+import { databaseTimeLimitError } from '../../database/database-errors.js';
 import { DuplicateValueException, InvalidInputException, UnauthenticatedException } from './problem.exceptions.js';
 
 interface Captured {
@@ -185,6 +186,7 @@ describe('ProblemDetailsFilter', () => {
     ],
     ['any error that ended the connection', Object.assign(new Error('Unexpected packet'), { fatal: true })],
     ['a full queue for pooled connections', new Error('Queue limit reached.')],
+    ['database work past its time limit', databaseTimeLimitError()],
   ])('maps %s to a 503 with Retry-After, without logging it', (_what, error) => {
     const { status, headers } = handle(new QueryFailedError('SELECT 1', [], error));
     expect(status).toBe(503);
