@@ -30,6 +30,7 @@ describe('readDatabaseConfig', () => {
       type: 'mysql',
       url: 'mysql://app:secret@db.local:3306/events',
       migrate: true,
+      startTimeoutMs: 30_000,
     });
   });
 
@@ -38,7 +39,14 @@ describe('readDatabaseConfig', () => {
       type: 'mariadb',
       url: 'mysql://app:secret@db.local:3306/events',
       migrate: true,
+      startTimeoutMs: 30_000,
     });
+  });
+
+  it('reads DATABASE_START_TIMEOUT as how long to wait for MySQL at start', () => {
+    expect(
+      readDatabaseConfig({ DATABASE_URL: 'mysql://app@db.local/events', DATABASE_START_TIMEOUT: '2m' }),
+    ).toMatchObject({ startTimeoutMs: 120_000 });
   });
 
   it('takes sqlite::memory: as an in-memory SQLite', () => {
@@ -63,6 +71,8 @@ describe('readDatabaseConfig', () => {
   it.each([
     ['DATABASE_URL', 'postgres://x/y'],
     ['DATABASE_MIGRATE', 'yes'],
+    ['DATABASE_START_TIMEOUT', '0'],
+    ['DATABASE_START_TIMEOUT', 'soon'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => readDatabaseConfig({ [name]: value })).toThrow(new RegExp(name));
   });
