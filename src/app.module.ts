@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
-import { RequestDeadlineInterceptor } from './common/http/request-deadline.interceptor.js';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AuthModule } from './auth/auth.module.js';
 import { ProblemDetailsFilter } from './common/problems/problem-details.filter.js';
@@ -42,7 +41,6 @@ import { UsersModule } from './users/users.module.js';
   providers: [
     { provide: APP_PIPE, useClass: RequestValidationPipe },
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
-    { provide: APP_INTERCEPTOR, useClass: RequestDeadlineInterceptor },
   ],
 })
 export class AppModule {}

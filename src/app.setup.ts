@@ -6,6 +6,7 @@ import metadata from './metadata.js';
 import helmet from '@fastify/helmet';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { useJsonBodies } from './common/http/json-body.js';
+import { useRequestDeadline } from './common/http/request-deadline.js';
 import { readSecurityConfig } from './config/security.config.js';
 import type { RoutedRequest } from './common/logging/logging.module.js';
 import { HttpMetrics } from './metrics/http-metrics.js';
@@ -83,7 +84,8 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   });
   app.get(HttpMetrics).observe(fastify);
   await app.register(helmet, { contentSecurityPolicy: CONTENT_SECURITY_POLICY });
-  const { corsOrigins } = readSecurityConfig();
+  const { corsOrigins, requestTimeoutMs } = readSecurityConfig();
+  useRequestDeadline(app.getHttpAdapter().getInstance(), requestTimeoutMs);
   // Off unless origins are configured, and then only those: never a reflection of whatever Origin is sent.
   if (corsOrigins.length > 0) {
     app.enableCors({

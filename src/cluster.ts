@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { CONFIGURATION_ERROR_EXIT_CODE } from './config/worker-count.js';
+import { CONFIGURATION_ERROR_EXIT_CODE, DATABASE_UNREACHABLE_EXIT_CODE } from './exit-codes.js';
 import { serveClusterMetrics } from './metrics/cluster-protocol.js';
 
 /** A worker that dies this soon after starting counts as a failed start. */
@@ -35,15 +35,19 @@ export function superviseWorkers(count: number): void {
     }
     failedStarts = lived < QUICK_DEATH_MS ? failedStarts + 1 : 0;
     const badConfiguration = code === CONFIGURATION_ERROR_EXIT_CODE;
-    if (badConfiguration || failedStarts >= MAX_FAILED_STARTS) {
+    // A worker waits DATABASE_START_TIMEOUT before it gives up: another would wait as long, in vain.
+    const databaseUnreachable = code === DATABASE_UNREACHABLE_EXIT_CODE;
+    if (badConfiguration || databaseUnreachable || failedStarts >= MAX_FAILED_STARTS) {
       console.error(
         badConfiguration
           ? 'A worker refused the configuration (see above); stopping'
-          : `Workers keep failing at start (last: code ${code}, signal ${signal}); giving up`,
+          : databaseUnreachable
+            ? 'A worker could not reach the database (see above); stopping'
+            : `Workers keep failing at start (last: code ${code}, signal ${signal}); giving up`,
       );
       stopping = true;
       for (const other of startedAt.keys()) other.kill('SIGTERM');
-      process.exitCode = 1;
+      process.exitCode = databaseUnreachable ? DATABASE_UNREACHABLE_EXIT_CODE : 1;
       if (startedAt.size === 0) process.exit();
       return;
     }

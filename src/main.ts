@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { superviseWorkers } from './cluster.js';
-import { CONFIGURATION_ERROR_EXIT_CODE, workerCount } from './config/worker-count.js';
+import { workerCount } from './config/worker-count.js';
+import { CONFIGURATION_ERROR_EXIT_CODE } from './exit-codes.js';
 
 async function main(): Promise<void> {
   if (cluster.isPrimary) {
@@ -15,7 +16,9 @@ async function main(): Promise<void> {
   await serve();
 }
 
-main().catch((error: Error) => {
+main().catch((error: Error & { exitCode?: number }) => {
   console.error(error.message);
-  process.exit(error.message.startsWith('Invalid configuration') ? CONFIGURATION_ERROR_EXIT_CODE : 1);
+  process.exit(
+    error.exitCode ?? (error.message.startsWith('Invalid configuration') ? CONFIGURATION_ERROR_EXIT_CODE : 1),
+  );
 });

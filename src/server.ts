@@ -3,15 +3,28 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
+import { pino, stdTimeFunctions } from 'pino';
 import { AppModule } from './app.module.js';
 import { configureApp, createFastifyAdapter, NEST_APP_OPTIONS } from './app.setup.js';
 import { readAppConfig } from './config/app.config.js';
+import { readDatabaseConfig } from './config/database.config.js';
 import { readOperationsConfig } from './config/operations.config.js';
+import { waitForDatabase } from './database/wait-for-database.js';
 
-/** Boots the API and listens; in cluster mode every worker runs this and they share the port. */
+/**
+ * Boots the API and listens; in cluster mode every worker runs this and they
+ * share the port. On MySQL it first waits for the server (up to
+ * DATABASE_START_TIMEOUT): the port opens only once the database answers.
+ */
 export async function serve(): Promise<void> {
-  const { port, host } = readAppConfig();
+  const { port, host, logLevel } = readAppConfig();
   const { shutdownTimeoutMs } = readOperationsConfig();
+  const database = readDatabaseConfig();
+  if (database.type !== 'sqlite') {
+    // Before Nest (and its logger) exist: the same JSON lines, from a plain pino logger.
+    const startLogger = pino({ level: logLevel, timestamp: stdTimeFunctions.isoTime });
+    await waitForDatabase(database, (line) => startLogger.warn(line));
+  }
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(), {
     ...NEST_APP_OPTIONS,
     bufferLogs: true,

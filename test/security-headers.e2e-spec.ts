@@ -315,6 +315,21 @@ describe.skipIf(isMysql())('the request deadline on an SQLite file: REQUEST_TIME
     expect(after.status, after.text).toBe(201);
   });
 
+  it('never makes a write it answered 503, even once the lock is free', async () => {
+    const account = newAccount();
+    locker = new SqliteDatabase(file);
+    locker.exec('BEGIN EXCLUSIVE');
+    const blocked = await client.request(app!.baseUrl, 'POST', '/api/register/', { body: account, timeoutMs: 20_000 });
+    expect(blocked.status, blocked.text).toBe(503);
+    // Freed 0.5 s after the 503: a write used to go on waiting for the lock for 5 s.
+    await sleep(500);
+    locker.exec('ROLLBACK');
+    await sleep(1_000);
+
+    const again = await client.request(app!.baseUrl, 'POST', '/api/register/', { body: account, timeoutMs: 20_000 });
+    expect(again.status, 'the account does not exist: the abandoned write never ran').toBe(201);
+  });
+
   it('keeps answering reads, which need no lock, while a write waits for it', async () => {
     locker = new SqliteDatabase(file);
     locker.exec('BEGIN EXCLUSIVE');

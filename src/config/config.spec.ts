@@ -7,6 +7,7 @@ import { readAuthConfig } from './auth.config.js';
 import { readDatabaseConfig } from './database.config.js';
 import { parseDurationSeconds } from './duration.js';
 import { readOperationsConfig } from './operations.config.js';
+import { readSecurityConfig } from './security.config.js';
 
 /** 32 random-looking bytes: long enough, and nothing like a placeholder. */
 const GOOD_SECRET = 'q8Vw3nZr5Kx1Lm7Tb9Hd2Jf4Pg6Sa0Ce';
@@ -30,6 +31,7 @@ describe('readDatabaseConfig', () => {
       type: 'mysql',
       url: 'mysql://app:secret@db.local:3306/events',
       migrate: true,
+      startTimeoutMs: 30_000,
     });
   });
 
@@ -38,7 +40,14 @@ describe('readDatabaseConfig', () => {
       type: 'mariadb',
       url: 'mysql://app:secret@db.local:3306/events',
       migrate: true,
+      startTimeoutMs: 30_000,
     });
+  });
+
+  it('reads DATABASE_START_TIMEOUT as how long to wait for MySQL at start', () => {
+    expect(
+      readDatabaseConfig({ DATABASE_URL: 'mysql://app@db.local/events', DATABASE_START_TIMEOUT: '2m' }),
+    ).toMatchObject({ startTimeoutMs: 120_000 });
   });
 
   it('takes sqlite::memory: as an in-memory SQLite', () => {
@@ -63,8 +72,21 @@ describe('readDatabaseConfig', () => {
   it.each([
     ['DATABASE_URL', 'postgres://x/y'],
     ['DATABASE_MIGRATE', 'yes'],
+    ['DATABASE_START_TIMEOUT', '0'],
+    ['DATABASE_START_TIMEOUT', 'soon'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => readDatabaseConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+});
+
+describe('readSecurityConfig', () => {
+  it('answers a request 503 after 4 s by default, so a lost database is reported within 5 s', () => {
+    expect(readSecurityConfig({}).requestTimeoutMs).toBe(4_000);
+  });
+
+  it('reads REQUEST_TIMEOUT, and refuses a value that is not a duration', () => {
+    expect(readSecurityConfig({ REQUEST_TIMEOUT: '2s' }).requestTimeoutMs).toBe(2_000);
+    expect(() => readSecurityConfig({ REQUEST_TIMEOUT: 'fast' })).toThrow(/REQUEST_TIMEOUT/);
   });
 });
 

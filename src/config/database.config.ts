@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { dataDir } from './data-dir.js';
+import { parseDurationSeconds } from './duration.js';
 import { validateEnv } from './validate-env.js';
 
 class DatabaseEnvironment {
@@ -13,10 +14,20 @@ class DatabaseEnvironment {
 
   @IsIn(['true', 'false'], { message: 'DATABASE_MIGRATE must be true or false' })
   DATABASE_MIGRATE: string = 'true';
+
+  @Matches(/^\s*[1-9]\d{0,8}[smhd]?\s*$/, { message: 'DATABASE_START_TIMEOUT must be a duration such as 30s or 2m' })
+  DATABASE_START_TIMEOUT: string = '30s';
 }
 
 export type DatabaseConfig =
-  { type: 'mysql' | 'mariadb'; url: string; migrate: boolean } | { type: 'sqlite'; file: string; migrate: boolean };
+  | {
+      type: 'mysql' | 'mariadb';
+      url: string;
+      migrate: boolean;
+      /** How long the app keeps trying to reach the server at start before it gives up. */
+      startTimeoutMs: number;
+    }
+  | { type: 'sqlite'; file: string; migrate: boolean };
 
 /** Parses the database settings; shared by the app and the TypeORM CLI's `ormconfig.ts`. */
 export function readDatabaseConfig(env: NodeJS.ProcessEnv = process.env): DatabaseConfig {
@@ -30,7 +41,8 @@ export function readDatabaseConfig(env: NodeJS.ProcessEnv = process.env): Databa
   }
   // Both speak the MySQL protocol through mysql2; TypeORM reads MariaDB's catalogue a little differently.
   const type = url.startsWith('mariadb:') ? 'mariadb' : 'mysql';
-  return { type, url: url.replace(/^mariadb:/, 'mysql:'), migrate };
+  const startTimeoutMs = parseDurationSeconds(values.DATABASE_START_TIMEOUT)! * 1000;
+  return { type, url: url.replace(/^mariadb:/, 'mysql:'), migrate, startTimeoutMs };
 }
 
 export const databaseConfig = registerAs('database', () => readDatabaseConfig());

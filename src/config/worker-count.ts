@@ -1,8 +1,5 @@
 import { availableParallelism } from 'node:os';
 
-/** The exit code of a process that stopped on bad configuration (sysexits' EX_CONFIG): not worth restarting. */
-export const CONFIGURATION_ERROR_EXIT_CODE = 78;
-
 /**
  * How many processes serve requests. MySQL/MariaDB: one per CPU unless
  * WEB_CONCURRENCY says otherwise. SQLite: one, since its transactions are

@@ -4,11 +4,12 @@ import mysql, { type Pool, type PoolConnection, type PoolOptions } from 'mysql2'
 import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config/database.config.js';
 import { ENTITIES } from './entities.js';
+import { closeConnection } from './connection-leases.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { SnakeNamingStrategy } from './snake-naming.strategy.js';
 
-/** Milliseconds MySQL gets to accept a connection before the request fails with 503. */
-const CONNECT_TIMEOUT_MS = 5_000;
+/** Milliseconds MySQL gets to accept a connection and greet the client. */
+export const CONNECT_TIMEOUT_MS = 5_000;
 /**
  * better-sqlite3 waits for a locked file by sleeping on the event loop: keep
  * that short; TransactionRunner waits longer, asynchronously.
@@ -32,7 +33,13 @@ const mysqlWithSessionSettings = {
   createPool(options: PoolOptions): Pool {
     const pool = mysql.createPool(options);
     pool.on('connection', (connection: PoolConnection) => {
-      for (const statement of MYSQL_SESSION_SETTINGS) connection.query(statement);
+      for (const statement of MYSQL_SESSION_SETTINGS) {
+        // Without a callback, a server error here would be thrown, uncaught. A connection
+        // without its settings must not be used: close it, failing what waits on it.
+        connection.query(statement, (error) => {
+          if (error) closeConnection(connection, error);
+        });
+      }
     });
     return pool;
   },

@@ -1,6 +1,6 @@
 import { QueryFailedError } from 'typeorm';
 
-type DriverError = { code?: string; errno?: number; message?: string };
+type DriverError = { code?: string; errno?: number; message?: string; fatal?: boolean };
 
 function driverError(error: unknown): DriverError | undefined {
   if (error instanceof QueryFailedError) return error.driverError as DriverError;
@@ -34,15 +34,32 @@ export function isSqliteBusy(error: unknown): boolean {
   return driverError(error)?.code?.startsWith('SQLITE_BUSY') ?? false;
 }
 
+const TIME_LIMIT = 'DATABASE_TIME_LIMIT';
+
+/**
+ * Database work ran out of its time (a connection's lease, a write's time
+ * budget): its connection was closed, so the server rolled back whatever it
+ * had not committed.
+ */
+export function databaseTimeLimitError(): Error {
+  return Object.assign(new Error('The database did not answer in time; its work was stopped'), { code: TIME_LIMIT });
+}
+
 /** After its retries, a lock conflict is reported like the other transient faults: 503, retry later. */
 const UNAVAILABLE_CODES = new Set([
+  TIME_LIMIT,
   'ER_LOCK_DEADLOCK',
   'ECONNREFUSED',
   'ECONNRESET',
+  'ECONNABORTED',
   'ETIMEDOUT',
   'EHOSTUNREACH',
+  'ENETUNREACH',
   'ENOTFOUND',
+  'EAI_AGAIN',
   'EPIPE',
+  'ERR_STREAM_DESTROYED',
+  'ERR_SOCKET_CLOSED',
   'PROTOCOL_CONNECTION_LOST',
   'PROTOCOL_SEQUENCE_TIMEOUT',
   'ER_CON_COUNT_ERROR',
@@ -57,12 +74,17 @@ const UNAVAILABLE_CODES = new Set([
   'SQLITE_FULL',
 ]);
 
-/** The database could not be reached or did not answer in time: worth a 503 and a retry. */
+/**
+ * The database could not be reached or did not answer in time: worth a 503
+ * and a retry. mysql2 marks every error that ends a connection `fatal`
+ * (resets, closes, protocol errors), and its pool's own refusals carry no code.
+ */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const cause = driverError(error);
   if (cause?.code && (UNAVAILABLE_CODES.has(cause.code) || isSqliteBusy(error))) return true;
+  if (((cause ?? error) as DriverError | null | undefined)?.fatal === true) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Pool is closed|Can't add new command when connection is in closed state|connect ETIMEDOUT|Connection lost/i.test(
+  return /Pool is closed|Queue limit reached|No connections available|Can't add new command when connection is in closed state|Can't write in closed state|connect ETIMEDOUT|Connection lost/i.test(
     message,
   );
 }

@@ -1,4 +1,4 @@
-import { setImmediate as macrotask } from 'node:timers/promises';
+import { setImmediate as macrotask, setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, type EntityManager } from 'typeorm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { dataSourceOptions } from './data-source-options.js';
@@ -6,6 +6,8 @@ import { runMigrations } from './migrate.js';
 import { TransactionRunner } from './transaction.runner.js';
 
 const WORKERS = 50;
+/** REQUEST_TIMEOUT's default: a write gets 3.5 s. */
+const DEADLINE = { requestTimeoutMs: 4_000 };
 
 async function openDatabase(): Promise<DataSource> {
   const dataSource = new DataSource(dataSourceOptions({ type: 'sqlite', file: ':memory:', migrate: true }));
@@ -36,7 +38,7 @@ describe('TransactionRunner on SQLite', () => {
 
   beforeEach(async () => {
     dataSource = await openDatabase();
-    runner = new TransactionRunner(dataSource);
+    runner = new TransactionRunner(dataSource, DEADLINE);
   });
   afterEach(async () => {
     if (dataSource.isInitialized) await dataSource.destroy();
@@ -94,34 +96,145 @@ describe('TransactionRunner on SQLite', () => {
   });
 });
 
+describe('TransactionRunner on SQLite, with REQUEST_TIMEOUT=1s (a write gets 0.5 s)', () => {
+  function sqliteWith(transaction: (work: (manager: EntityManager) => Promise<unknown>) => Promise<unknown>) {
+    const dataSource = { options: { type: 'better-sqlite3' }, transaction } as unknown as DataSource;
+    return new TransactionRunner(dataSource, { requestTimeoutMs: 1_000 });
+  }
+
+  it("gives up waiting for another process's lock when the write's time is up", async () => {
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    const transaction = vi.fn(async () => {
+      throw busy;
+    });
+    const runner = sqliteWith(transaction);
+    const started = Date.now();
+    await expect(runner.run(async () => 'done')).rejects.toBe(busy);
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(400);
+    expect(elapsed).toBeLessThan(900);
+    expect(transaction.mock.calls.length).toBeGreaterThan(5);
+  });
+
+  it('never starts a write whose turn comes after its time is spent', async () => {
+    const runner = sqliteWith((work) => work({} as EntityManager));
+    const slow = runner.run(() => sleep(600));
+    const work = vi.fn(async () => 'done');
+    const queued = runner.run(work);
+    await slow;
+    await expect(queued).rejects.toMatchObject({ code: 'DATABASE_TIME_LIMIT' });
+    expect(work).not.toHaveBeenCalled();
+  });
+});
+
 describe('TransactionRunner on MySQL', () => {
-  /** A stand-in MySQL DataSource whose transactions fail with the given driver codes, then succeed. */
+  /**
+   * A stand-in MySQL DataSource: each attempt takes a connection of its own
+   * (a moment later, as from a pool), and the first attempts fail to commit
+   * with the given driver codes.
+   */
   function failingWith(...codes: string[]) {
     const failures = [...codes];
-    const transaction = vi.fn(async (work: (manager: EntityManager) => Promise<string>) => {
-      const code = failures.shift();
-      if (code) throw Object.assign(new Error(code), { code });
-      return work({} as EntityManager);
+    const queryRunners: {
+      databaseConnection: { stream: { destroy: ReturnType<typeof vi.fn> } };
+      rollbackTransaction: ReturnType<typeof vi.fn>;
+      release: ReturnType<typeof vi.fn>;
+    }[] = [];
+    const createQueryRunner = vi.fn(() => {
+      const queryRunner = {
+        databaseConnection: { stream: { destroy: vi.fn() } },
+        manager: {} as EntityManager,
+        connect: vi.fn(() => Promise.resolve()),
+        startTransaction: vi.fn(async () => undefined),
+        commitTransaction: vi.fn(async () => {
+          const code = failures.shift();
+          if (code) throw Object.assign(new Error(code), { code });
+        }),
+        rollbackTransaction: vi.fn(async () => undefined),
+        release: vi.fn(async () => undefined),
+      };
+      queryRunners.push(queryRunner);
+      return queryRunner;
     });
-    const dataSource = { options: { type: 'mysql' }, transaction } as unknown as DataSource;
-    return { runner: new TransactionRunner(dataSource), transaction };
+    const dataSource = { options: { type: 'mysql' }, createQueryRunner } as unknown as DataSource;
+    return { runner: new TransactionRunner(dataSource, DEADLINE), attempts: createQueryRunner, queryRunners };
   }
 
   it('runs a deadlock victim and a lock-wait timeout again until it commits', async () => {
-    const { runner, transaction } = failingWith('ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT');
+    const { runner, attempts, queryRunners } = failingWith('ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT');
     await expect(runner.run(async () => 'done')).resolves.toBe('done');
-    expect(transaction).toHaveBeenCalledTimes(3);
+    expect(attempts).toHaveBeenCalledTimes(3);
+    expect(queryRunners.map((queryRunner) => queryRunner.rollbackTransaction.mock.calls.length)).toEqual([1, 1, 0]);
+    expect(queryRunners.every((queryRunner) => queryRunner.release.mock.calls.length === 1)).toBe(true);
   });
 
   it('gives up after three attempts and lets the lock conflict through', async () => {
-    const { runner, transaction } = failingWith('ER_LOCK_DEADLOCK', 'ER_LOCK_DEADLOCK', 'ER_LOCK_DEADLOCK');
+    const { runner, attempts } = failingWith('ER_LOCK_DEADLOCK', 'ER_LOCK_DEADLOCK', 'ER_LOCK_DEADLOCK');
     await expect(runner.run(async () => 'done')).rejects.toMatchObject({ code: 'ER_LOCK_DEADLOCK' });
-    expect(transaction).toHaveBeenCalledTimes(3);
+    expect(attempts).toHaveBeenCalledTimes(3);
   });
 
   it('does not retry other errors', async () => {
-    const { runner, transaction } = failingWith('ER_DUP_ENTRY');
+    const { runner, attempts } = failingWith('ER_DUP_ENTRY');
     await expect(runner.run(async () => 'done')).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
-    expect(transaction).toHaveBeenCalledTimes(1);
+    expect(attempts).toHaveBeenCalledTimes(1);
+  });
+
+  describe('with a 3.5 s write time', () => {
+    beforeEach(() => {
+      vi.useFakeTimers();
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('closes the connection of a write still running when its time is up, so the server rolls it back', async () => {
+      const { runner, queryRunners } = failingWith();
+      void runner.run(() => new Promise<string>(() => undefined));
+      await vi.advanceTimersByTimeAsync(3_499);
+      expect(queryRunners[0].databaseConnection.stream.destroy).not.toHaveBeenCalled();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(queryRunners[0].databaseConnection.stream.destroy).toHaveBeenCalledWith(
+        expect.objectContaining({ code: 'DATABASE_TIME_LIMIT' }),
+      );
+    });
+
+    it('closes the connection of a single statement still running when its time is up', async () => {
+      const { runner, queryRunners } = failingWith();
+      void runner.runStatement(() => new Promise<string>(() => undefined));
+      await vi.advanceTimersByTimeAsync(3_500);
+      expect(queryRunners[0].databaseConnection.stream.destroy).toHaveBeenCalled();
+    });
+
+    it('leaves the connection of a write that finished in time alone', async () => {
+      const { runner, queryRunners } = failingWith();
+      await expect(runner.run(async () => 'done')).resolves.toBe('done');
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(queryRunners[0].databaseConnection.stream.destroy).not.toHaveBeenCalled();
+    });
+
+    it('does not start the work when the connection came after the time was spent', async () => {
+      const { runner, queryRunners } = failingWith();
+      const work = vi.fn(async () => 'done');
+      vi.setSystemTime(Date.now());
+      const late = runner.run(work);
+      vi.setSystemTime(Date.now() + 3_600);
+      await expect(late).rejects.toMatchObject({ code: 'DATABASE_TIME_LIMIT' });
+      expect(work).not.toHaveBeenCalled();
+      expect(queryRunners[0].release).toHaveBeenCalled();
+    });
+
+    it('does not retry a lock conflict once the time is spent', async () => {
+      const { runner, attempts, queryRunners } = failingWith('ER_LOCK_WAIT_TIMEOUT');
+      const attempt = runner.run(async () => {
+        // The first attempt waits for a row lock until after the write's time.
+        if (queryRunners.length === 1) await new Promise((resolve) => setTimeout(resolve, 3_600));
+        return 'done';
+      });
+      const settled = expect(attempt).rejects.toMatchObject({ code: 'ER_LOCK_WAIT_TIMEOUT' });
+      await vi.advanceTimersByTimeAsync(3_600);
+      await settled;
+      expect(attempts).toHaveBeenCalledTimes(1);
+    });
   });
 });

@@ -42,7 +42,7 @@ describe('UsersService on SQLite', () => {
     await runMigrations(dataSource);
     users = new UsersService(
       dataSource.getRepository(User),
-      new TransactionRunner(dataSource),
+      new TransactionRunner(dataSource, { requestTimeoutMs: 4_000 }),
       hasher as unknown as PasswordHasher,
     );
   });

@@ -11,6 +11,7 @@ import type { HttpAdapterHost } from '@nestjs/core';
 import { QueryFailedError } from 'typeorm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Problem, ProblemDetailsFilter } from './problem-details.filter.js';
+import { databaseTimeLimitError } from '../../database/database-errors.js';
 import { DuplicateValueException, InvalidInputException, UnauthenticatedException } from './problem.exceptions.js';
 
 interface Captured {
@@ -175,6 +176,22 @@ describe('ProblemDetailsFilter', () => {
     expect(status).toBe(503);
     expect(Number(headers['retry-after'])).toBeGreaterThan(0);
     expect(body.detail).not.toContain('127.0.0.1');
+  });
+
+  it.each([
+    ['a connection reset mid-query', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', fatal: true })],
+    [
+      'a connection mysql2 has closed',
+      Object.assign(new Error("Can't add new command when connection is in closed state"), { fatal: true }),
+    ],
+    ['any error that ended the connection', Object.assign(new Error('Unexpected packet'), { fatal: true })],
+    ['a full queue for pooled connections', new Error('Queue limit reached.')],
+    ['database work past its time limit', databaseTimeLimitError()],
+  ])('maps %s to a 503 with Retry-After, without logging it', (_what, error) => {
+    const { status, headers } = handle(new QueryFailedError('SELECT 1', [], error));
+    expect(status).toBe(503);
+    expect(Number(headers['retry-after'])).toBeGreaterThan(0);
+    expect(Logger.prototype.error).not.toHaveBeenCalled();
   });
 
   it('maps a busy SQLite database to a 503 with Retry-After', () => {

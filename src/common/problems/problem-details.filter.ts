@@ -22,7 +22,7 @@ interface ProblemResponse {
 const BEARER_REALM = 'Bearer realm="api"';
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 /** 503s (the database is down or busy) tell clients to come back after this long. */
-const RETRY_AFTER_SECONDS = 5;
+export const RETRY_AFTER_SECONDS = 5;
 
 /** What Fastify's own errors (body parsing, limits) mean, in our words. */
 const FASTIFY_DETAILS: Record<string, string> = {
@@ -49,7 +49,7 @@ const GENERIC_DETAILS: Partial<Record<number, string>> = {
   503: 'The service is temporarily unavailable; retry shortly.',
 };
 
-function problemOf(status: number, detail?: string, errors?: Record<string, string[]>): Problem {
+export function problemOf(status: number, detail?: string, errors?: Record<string, string[]>): Problem {
   return {
     type: 'about:blank',
     title: STATUS_CODES[status] ?? 'Error',
