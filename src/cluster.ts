@@ -28,8 +28,9 @@ export function superviseWorkers(count: number): void {
     const lived = Date.now() - (startedAt.get(worker) ?? 0);
     startedAt.delete(worker);
     if (stopping) {
-      // A worker that could not stop cleanly (its shutdown deadline passed) makes the whole exit a failure.
-      if (code !== 0) process.exitCode = 1;
+      // A worker that could not stop cleanly (its shutdown deadline passed) makes the whole exit a failure,
+      // unless a reason to stop has already set the exit code.
+      if (code !== 0 && !process.exitCode) process.exitCode = 1;
       if (startedAt.size === 0) process.exit();
       return;
     }

@@ -50,6 +50,9 @@ function report(labels: readonly string[]): void {
   }
 }
 
+/** FUZZ_RUNS_SCALE (CI: 0.5 on its second database) scales every property's number of runs. */
+const RUNS_SCALE = Number(process.env.FUZZ_RUNS_SCALE ?? '1') || 1;
+
 async function runProperty<T>(
   labels: readonly string[],
   arbitrary: fc.Arbitrary<T>,
@@ -57,7 +60,9 @@ async function runProperty<T>(
   predicate: (value: T) => Promise<void>,
 ): Promise<void> {
   try {
-    await fc.assert(fc.asyncProperty(arbitrary, predicate), { numRuns });
+    await fc.assert(fc.asyncProperty(arbitrary, predicate), {
+      numRuns: Math.max(10, Math.round(numRuns * RUNS_SCALE)),
+    });
   } finally {
     report(labels);
   }
