@@ -85,7 +85,7 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.get(HttpMetrics).observe(fastify);
   await app.register(helmet, { contentSecurityPolicy: CONTENT_SECURITY_POLICY });
   const { corsOrigins, requestTimeoutMs } = readSecurityConfig();
-  useRequestDeadline(app.getHttpAdapter().getInstance(), requestTimeoutMs);
+  useRequestDeadline(fastify, requestTimeoutMs);
   // Off unless origins are configured, and then only those: never a reflection of whatever Origin is sent.
   if (corsOrigins.length > 0) {
     app.enableCors({

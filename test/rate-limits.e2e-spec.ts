@@ -9,14 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  type AppProcess,
-  freePort,
-  HttpClient,
-  startAppProcess,
-  stopAppProcess,
-  waitUntilHealthy,
-} from './support/app-processes.js';
+import { type AppProcess, freePort, HttpClient, startHealthy, stopAppProcess } from './support/app-processes.js';
 import { eventBody, LEAKS, unique } from './support/fixtures.js';
 import { isMysql, startApp, type TestApp } from './support/test-app.js';
 
@@ -548,25 +541,6 @@ async function startRelay(): Promise<{ port: number; cut: () => void }> {
       for (const socket of sockets) socket.destroy();
     },
   };
-}
-
-/**
- * Starts an app process and waits until it is healthy. Another test run's
- * global setup may be rebuilding dist/ at that moment (nest build deletes it
- * first): a start that failed for a missing module is tried again.
- */
-async function startHealthy(name: string, env: Record<string, string>, client: HttpClient): Promise<AppProcess> {
-  for (let attempt = 1; ; attempt++) {
-    const app = startAppProcess(name, await freePort(), env);
-    try {
-      await waitUntilHealthy(app, client);
-      return app;
-    } catch (error) {
-      await stopAppProcess(app);
-      if (attempt >= 5 || !/Cannot find module|ERR_MODULE_NOT_FOUND/.test(app.output())) throw error;
-      await sleep(3_000);
-    }
-  }
 }
 
 /** The settings every app process of this file shares; the test adds REDIS_URL and the database. */

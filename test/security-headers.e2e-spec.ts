@@ -6,14 +6,7 @@ import { join } from 'node:path';
 import type { Response } from 'supertest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AppProcess,
-  freePort,
-  HttpClient,
-  startAppProcess,
-  stopAppProcess,
-  waitUntilHealthy,
-} from './support/app-processes.js';
+import { type AppProcess, HttpClient, startHealthy, stopAppProcess } from './support/app-processes.js';
 import { expectProblem, unique } from './support/fixtures.js';
 import { isMysql, startApp, type TestApp } from './support/test-app.js';
 
@@ -232,25 +225,6 @@ describe('CORS with CORS_ORIGINS set', () => {
     expect(preflight.status).toBeLessThan(500);
   });
 });
-
-/**
- * Starts an app process and waits until it is healthy. Another test run's
- * global setup may be rebuilding dist/ at that moment (nest build deletes it
- * first): a start that failed for a missing module is tried again.
- */
-async function startHealthy(name: string, env: Record<string, string>, client: HttpClient): Promise<AppProcess> {
-  for (let attempt = 1; ; attempt++) {
-    const app = startAppProcess(name, await freePort(), env);
-    try {
-      await waitUntilHealthy(app, client);
-      return app;
-    } catch (error) {
-      await stopAppProcess(app);
-      if (attempt >= 5 || !/Cannot find module|ERR_MODULE_NOT_FOUND/.test(app.output())) throw error;
-      await sleep(3_000);
-    }
-  }
-}
 
 /**
  * A real `node dist/src/main.js` process, so that the clock of this test keeps

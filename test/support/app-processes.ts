@@ -116,6 +116,25 @@ export async function waitUntilHealthy(app: AppProcess, client: HttpClient, time
   );
 }
 
+/**
+ * Starts an app process and waits until it is healthy. Another test run's
+ * global setup may be rebuilding dist/ at that moment (nest build deletes it
+ * first): a start that failed for a missing module is tried again.
+ */
+export async function startHealthy(name: string, env: Record<string, string>, client: HttpClient): Promise<AppProcess> {
+  for (let attempt = 1; ; attempt++) {
+    const app = startAppProcess(name, await freePort(), env);
+    try {
+      await waitUntilHealthy(app, client);
+      return app;
+    } catch (error) {
+      await stopAppProcess(app);
+      if (attempt >= 5 || !/Cannot find module|ERR_MODULE_NOT_FOUND/.test(app.output())) throw error;
+      await sleep(3_000);
+    }
+  }
+}
+
 /** SIGTERM, then SIGKILL if it has not exited by the deadline. Never throws, never hangs. */
 export async function stopAppProcess(app: AppProcess | undefined, graceMs = 5_000): Promise<void> {
   if (!app) return;
