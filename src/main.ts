@@ -1,7 +1,16 @@
 import cluster from 'node:cluster';
+import { setFlagsFromString } from 'node:v8';
 import { superviseWorkers } from './cluster.js';
 import { workerCount } from './config/worker-count.js';
 import { CONFIGURATION_ERROR_EXIT_CODE } from './exit-codes.js';
+
+/**
+ * V8 lets a busy heap grow to several times what survives a full collection
+ * before it collects again; growing by half at most kept the peak RSS of two
+ * loaded workers 140 MiB lower at no measured cost in throughput (README,
+ * Performance). Set before anything is allocated, in every process.
+ */
+setFlagsFromString('--heap-growing-percent=50');
 
 async function main(): Promise<void> {
   if (cluster.isPrimary) {
