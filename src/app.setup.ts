@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { VERSION_NEUTRAL, VersioningType } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import metadata from './metadata.js';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
@@ -11,6 +12,9 @@ import { readSecurityConfig } from './config/security.config.js';
 import type { RoutedRequest } from './common/logging/logging.module.js';
 import { HttpMetrics } from './metrics/http-metrics.js';
 import { PROBLEM_CONTENT_TYPE, routerProblem } from './common/problems/problem-details.filter.js';
+
+/** The version under /api/v{n}/…; within it, changes are additions only (README, Versioning). */
+const API_VERSION = '1';
 
 /** API.md: bodies over 100 KiB are a 413. */
 export const BODY_LIMIT_BYTES = 100 * 1024;
@@ -73,6 +77,8 @@ export function createFastifyAdapter(): FastifyAdapter {
 /** Everything the running app and the end-to-end tests share, applied before `init()`. */
 export async function configureApp(app: NestFastifyApplication): Promise<void> {
   app.setGlobalPrefix('api');
+  // API.md, versioned paths: every route answers at /api/… and at /api/v1/…, through the same handler.
+  app.enableVersioning({ type: VersioningType.URI, defaultVersion: [VERSION_NEUTRAL, API_VERSION] });
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only, nested 32 levels at most: any other body type is a 415.
   useJsonBodies(fastify);
@@ -107,7 +113,9 @@ async function setUpSwagger(app: NestFastifyApplication): Promise<void> {
     .setDescription(
       'Organizers publish events, anyone registers for a seat, and a full event keeps a fair waitlist. ' +
         'Errors are RFC 9457 problem details (`application/problem+json`). Lists are bare JSON arrays ' +
-        'with `X-Total-Count` and RFC 8288 `Link` headers. Every path also works with a trailing slash.',
+        'with `X-Total-Count` and RFC 8288 `Link` headers. Every path also works with a trailing slash. ' +
+        `This document describes version ${API_VERSION} (\`/api/v${API_VERSION}/…\`); every path also answers ` +
+        'without the version (`/api/…`, the original paths), with the same behaviour.',
     )
     .setVersion('1.0')
     .addBearerAuth({
@@ -117,9 +125,22 @@ async function setUpSwagger(app: NestFastifyApplication): Promise<void> {
       description: 'The `access` token from /api/login',
     })
     .build();
-  const document = SwaggerModule.createDocument(app, config);
+  const document = onlyVersioned(
+    SwaggerModule.createDocument(app, config, {
+      // `EventsController_list` for the v1 operation (the unversioned twin, left out, gets another id).
+      operationIdFactory: (controllerKey, methodKey, version) =>
+        `${controllerKey}_${methodKey.replace(/\[\d+\]$/, '')}${version ? '' : '_unversioned'}`,
+    }),
+  );
   SwaggerModule.setup('api/docs', app, document, {
     jsonDocumentUrl: 'api/docs-json',
     swaggerOptions: { persistAuthorization: true },
   });
+}
+
+/** The document describes /api/v1/…; the unversioned twins of its paths answer alike and are left out. */
+function onlyVersioned(document: OpenAPIObject): OpenAPIObject {
+  const prefix = `/api/v${API_VERSION}/`;
+  const paths = Object.fromEntries(Object.entries(document.paths).filter(([path]) => path.startsWith(prefix)));
+  return { ...document, paths };
 }

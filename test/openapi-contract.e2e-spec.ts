@@ -78,7 +78,7 @@ describe('the OpenAPI contract check', () => {
 
   it('fails a field of the wrong type, naming the field', () => {
     expect(check(response({ json: { ...EVENT, capacity: '100' } }))).toThrow(
-      /GET \/api\/events\/7\/ → 200 \(documented as GET \/api\/events\/\{id\}\).*\n.*body\/capacity must be integer/,
+      /GET \/api\/events\/7\/ → 200 \(documented as GET \/api\/v1\/events\/\{id\}\).*\n.*body\/capacity must be integer/,
     );
   });
 
@@ -192,7 +192,7 @@ describe('the OpenAPI contract check', () => {
   it('fails the request itself when the agent receives a response its document does not describe', async () => {
     const published = (await t.http.get('/api/docs-json')).body as OpenApiDocument;
     const withoutOk = structuredClone(published);
-    delete withoutOk.paths['/api/health'].get.responses['200'];
+    delete withoutOk.paths['/api/v1/health'].get.responses['200'];
     const agent = checkEveryResponse(request(t.app.getHttpServer()), new OpenApiContract(withoutOk));
     await expect(agent.get('/api/health')).rejects.toThrow(/GET \/api\/health → 200 .*status 200 is not documented/);
     await expect(agent.post('/api/login/').send({})).resolves.toMatchObject({ status: 400 });

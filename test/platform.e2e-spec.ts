@@ -193,7 +193,7 @@ describe('platform', () => {
     ];
 
     const operation = (method: string, path: string): Operation => {
-      const found = document.paths[path]?.[method.toLowerCase()];
+      const found = document.paths[path.replace(/^\/api\//, '/api/v1/')]?.[method.toLowerCase()];
       expect(found, `${method} ${path} is missing`).toBeDefined();
       return found!;
     };

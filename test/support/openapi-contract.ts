@@ -278,7 +278,9 @@ export class OpenApiContract {
   private routeOf(path: string): Route | undefined {
     // The app ignores one trailing slash.
     const normalized = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-    return this.routes.find((route) => route.pattern.test(normalized));
+    // The document describes /api/v1/…; the unversioned paths answer alike.
+    const versioned = normalized.replace(/^\/api\/(?!v\d+\/|docs)/, '/api/v1/');
+    return this.routes.find((route) => route.pattern.test(versioned));
   }
 
   private findProblemSchema(): Schema {
