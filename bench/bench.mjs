@@ -2,7 +2,7 @@
 // database (SQLite in a scratch folder by default; DATABASE_URL=mysql://… or
 // mariadb://… for a MySQL/MariaDB scratch database), seeds it, drives each
 // scenario with autocannon and reports requests/s, p50/p99 latency, errors and
-// the peak RSS of every server process together.
+// the peak memory (summed RSS and PSS) of every server process together.
 //
 // Environment: DATABASE_URL, WEB_CONCURRENCY, DURATION (seconds, default 10),
 // CONNECTIONS (default 64), SCENARIOS (comma-separated, default all),
@@ -48,8 +48,12 @@ const server = spawn(process.execPath, ['dist/src/main.js'], {
   },
 });
 
-/** Resident memory of the server: its process and every descendant (the cluster workers), in MiB. */
-function serverRssMiB() {
+/**
+ * Memory of the server, its process and every descendant (the cluster workers), in MiB: the sum of
+ * their RSS, which counts the pages they share (Node's own code) once per process, and the sum of
+ * their PSS, which divides each shared page among the processes sharing it.
+ */
+function serverMemoryMiB() {
   const children = new Map();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -60,17 +64,20 @@ function serverRssMiB() {
       // The process ended while we looked.
     }
   }
-  let kib = 0;
+  let rssKib = 0;
+  let pssKib = 0;
   const visit = (pid) => {
     try {
-      kib += Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      rssKib += Number(/^Rss:\s+(\d+)/m.exec(rollup)[1]);
+      pssKib += Number(/^Pss:\s+(\d+)/m.exec(rollup)[1]);
     } catch {
       return;
     }
     for (const child of children.get(pid) ?? []) visit(child);
   };
   visit(server.pid);
-  return Math.round(kib / 1024);
+  return { rss: Math.round(rssKib / 1024), pss: Math.round(pssKib / 1024) };
 }
 
 async function call(method, path, body, token) {
@@ -183,8 +190,12 @@ async function runScenario(name, seeded) {
   const { path, ...options } = scenarioOptions(name, seeded);
   // A short warm-up, so JIT compilation and pool connections are not measured.
   await autocannon({ url: base + path, connections: 8, duration: 2, ...options });
-  let peakRss = serverRssMiB();
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, serverRssMiB())), 250);
+  const peak = serverMemoryMiB();
+  const sampler = setInterval(() => {
+    const now = serverMemoryMiB();
+    peak.rss = Math.max(peak.rss, now.rss);
+    peak.pss = Math.max(peak.pss, now.pss);
+  }, 250);
   const result = await autocannon({ url: base + path, connections, duration, ...options });
   clearInterval(sampler);
   return {
@@ -195,7 +206,8 @@ async function runScenario(name, seeded) {
     requests: result.requests.total,
     non_2xx: result.non2xx,
     errors: result.errors + result.timeouts,
-    peak_rss_mib: peakRss,
+    peak_rss_mib: peak.rss,
+    peak_pss_mib: peak.pss,
   };
 }
 
@@ -203,11 +215,11 @@ function markdown(results, meta) {
   const lines = [
     `${meta.database}, ${meta.workers} worker(s), ${meta.connections} connections, ${meta.duration} s per scenario; ${meta.machine}`,
     '',
-    '| scenario | requests/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB (all processes) |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| scenario | requests/s | p50 ms | p99 ms | non-2xx | errors | peak RSS MiB (sum) | peak PSS MiB (sum) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     ...results.map(
       (r) =>
-        `| ${r.scenario} | ${r.requests_per_s} | ${r.p50_ms} | ${r.p99_ms} | ${r.non_2xx} | ${r.errors} | ${r.peak_rss_mib} |`,
+        `| ${r.scenario} | ${r.requests_per_s} | ${r.p50_ms} | ${r.p99_ms} | ${r.non_2xx} | ${r.errors} | ${r.peak_rss_mib} | ${r.peak_pss_mib} |`,
     ),
   ];
   return lines.join('\n');
