@@ -292,7 +292,13 @@ const capacityRead = (which: 'published' | 'draft') =>
     }),
     send: ({ event }, token) => call('get', `/api/events/${event.id}/capacity`, token),
     succeeded: (res) => {
-      expect(res.body).toEqual({ capacity: 3, attendees_count: 0, available_slots: 3, waitlist_count: 0 });
+      expect(res.body).toEqual({
+        capacity: 3,
+        attendees_count: 0,
+        available_slots: 3,
+        waitlist_count: 0,
+        checked_in_count: 0,
+      });
     },
   });
 
@@ -329,7 +335,7 @@ const registrationsRead = (which: 'published' | 'draft', format: 'json' | 'csv')
       }
       expect(res.headers['content-type']).toMatch(/^text\/csv/);
       const lines = res.text.trim().split(/\r?\n/);
-      expect(lines[0]).toBe('id,name,email,status,position,created_at,promoted_at');
+      expect(lines[0]).toBe('id,name,email,status,position,created_at,promoted_at,checked_in_at');
       expect(lines.slice(1).map((line) => Number(line.split(',')[0]))).toEqual(registrations.map((r) => r.id));
     },
   });
@@ -337,11 +343,36 @@ const registrationsRead = (which: 'published' | 'draft', format: 'json' | 'csv')
 const registrationPath = (c: { event: Event; confirmed: Registered }) =>
   `/api/events/${c.event.id}/registrations/${c.confirmed.registration.id}/`;
 
+const checkInPath = (eventId: number, registrationId: number) =>
+  `/api/events/${eventId}/registrations/${registrationId}/check-in/`;
+
 /** A registration's detail and its event's counters and list, as the organizer reads them. */
 async function registrationState(c: { s: Scenario; event: Event; confirmed: Registered }) {
   const res = await call('get', registrationPath(c), c.s.owner.access);
   return { registration: { status: res.status, body: res.body as unknown }, ...(await eventState(c.s, c.event.id)) };
 }
+
+/** Check-in of the confirmed registration of `fullEvent` (published), or of a draft with that registration's id. */
+const checkInTarget = (method: 'post' | 'delete', which: 'published' | 'draft') =>
+  target({
+    arrange: async (s) => {
+      const full = await fullEvent(s);
+      const id = full.confirmed.registration.id;
+      // Undoing needs a check-in to undo.
+      if (method === 'delete')
+        expect((await call('post', checkInPath(full.event.id, id), s.owner.access)).status).toBe(200);
+      return { ...full, eventId: which === 'draft' ? (await draft(s)).id : full.event.id };
+    },
+    send: (c, token) => call(method, checkInPath(c.eventId, c.confirmed.registration.id), token),
+    state: async (c) => ({ ...(await registrationState(c)), target: await eventState(c.s, c.eventId) }),
+    succeeded: async (res, c) => {
+      expect(res.body).toMatchObject({ id: c.confirmed.registration.id, status: 'confirmed' });
+      expect(res.body.checked_in_at === null).toBe(method === 'delete');
+      const after = await registrationState(c);
+      expect(after.registration.body).toEqual(res.body);
+      expect(after.capacity.body).toMatchObject({ checked_in_count: method === 'post' ? 1 : 0 });
+    },
+  });
 
 const TARGETS = {
   'POST /api/register/': target({
@@ -526,6 +557,11 @@ const TARGETS = {
     },
   }),
 
+  'POST /api/events/:id/registrations/:rid/check-in/ (published)': checkInTarget('post', 'published'),
+  'POST /api/events/:id/registrations/:rid/check-in/ (draft)': checkInTarget('post', 'draft'),
+  'DELETE /api/events/:id/registrations/:rid/check-in/ (published)': checkInTarget('delete', 'published'),
+  'DELETE /api/events/:id/registrations/:rid/check-in/ (draft)': checkInTarget('delete', 'draft'),
+
   'GET /api/health': target({
     arrange: async (s) => ({ s }),
     send: (_c, token) => call('get', '/api/health', token),
@@ -587,6 +623,10 @@ const MATRIX: Row[] = [
   ['GET /api/events/:id/registrations/ (draft, CSV)',      401,       404,        200,       401,     401,     401],
   ['GET /api/events/:id/registrations/:rid/',              401,       403,        200,       401,     401,     401],
   ['DELETE /api/events/:id/registrations/:rid/',           401,       403,        200,       401,     401,     401],
+  ['POST /api/events/:id/registrations/:rid/check-in/ (published)',    401,       403,        200,       401,     401,     401],
+  ['POST /api/events/:id/registrations/:rid/check-in/ (draft)',        401,       404,        404,       401,     401,     401],
+  ['DELETE /api/events/:id/registrations/:rid/check-in/ (published)',  401,       403,        200,       401,     401,     401],
+  ['DELETE /api/events/:id/registrations/:rid/check-in/ (draft)',      401,       404,        404,       401,     401,     401],
   ['GET /api/health',                                      200,       200,        200,       200,     200,     200],
   ['GET /api/metrics',                                     200,       200,        200,       200,     200,     200],
   ['GET /api/docs-json',                                   200,       200,        200,       200,     200,     200],

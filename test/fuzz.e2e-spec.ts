@@ -1649,11 +1649,25 @@ describe('fuzzing every endpoint', () => {
         auth: 'stranger',
         target: 403,
       },
+      {
+        label: 'POST /api/events/:id/registrations/:rid/check-in/',
+        method: 'post',
+        suffix: `/registrations/${seat.id}/check-in/`,
+        auth: 'stranger',
+        target: 403,
+      },
+      {
+        label: 'DELETE /api/events/:id/registrations/:rid/check-in/',
+        method: 'delete',
+        suffix: `/registrations/${seat.id}/check-in/`,
+        auth: 'stranger',
+        target: 403,
+      },
     ];
     const labels = [...new Set(ops.map((op) => `${op.label} (id path)`))];
 
     const cases = fc.record({ op: fc.constantFrom(...ops), id: fc.constantFrom(...ID_TEMPLATES) });
-    await runProperty(labels, cases, 480, async ({ op, id }) => {
+    await runProperty(labels, cases, 560, async ({ op, id }) => {
       const before = await eventState(target.id, organizer);
       const path = `/api/events/${fillId(id.template, target.id)}${op.suffix}`;
       let request = t.http[op.method](path);
@@ -1798,7 +1812,7 @@ describe('fuzzing every endpoint', () => {
     });
   }, 180_000);
 
-  it('registration id paths: any :rid is answered without a 5xx, and nothing is cancelled', async () => {
+  it('registration id paths: any :rid is answered without a 5xx, and nothing is cancelled or checked in', async () => {
     const organizer = await createUser(t.http);
     const stranger = await createUser(t.http);
     const event = await createEvent(t.http, organizer, { capacity: 1, date_time: FUTURE });
@@ -1809,43 +1823,147 @@ describe('fuzzing every endpoint', () => {
 
     type Op = {
       label: string;
-      method: 'get' | 'delete';
+      method: 'get' | 'delete' | 'post';
+      /** After `:rid/`: nothing, or the check-in. */
+      suffix: '' | 'check-in/';
       credentials: 'organizer' | 'own-token' | 'other-token' | 'none' | 'stranger';
-      /** The status when :rid is the first registration. */
+      /** The registration :rid stands for: the first (confirmed, not checked in) unless it is the second (waitlisted). */
+      of?: 'second';
+      /** The status when :rid is that registration. */
       target: number;
     };
     const ops: Op[] = [
-      { label: 'GET', method: 'get', credentials: 'organizer', target: 200 },
-      { label: 'GET', method: 'get', credentials: 'own-token', target: 200 },
-      { label: 'GET', method: 'get', credentials: 'other-token', target: 403 },
-      { label: 'GET', method: 'get', credentials: 'none', target: 401 },
-      { label: 'GET', method: 'get', credentials: 'stranger', target: 403 },
-      { label: 'DELETE', method: 'delete', credentials: 'other-token', target: 403 },
-      { label: 'DELETE', method: 'delete', credentials: 'none', target: 401 },
-      { label: 'DELETE', method: 'delete', credentials: 'stranger', target: 403 },
+      { label: 'GET', method: 'get', suffix: '', credentials: 'organizer', target: 200 },
+      { label: 'GET', method: 'get', suffix: '', credentials: 'own-token', target: 200 },
+      { label: 'GET', method: 'get', suffix: '', credentials: 'other-token', target: 403 },
+      { label: 'GET', method: 'get', suffix: '', credentials: 'none', target: 401 },
+      { label: 'GET', method: 'get', suffix: '', credentials: 'stranger', target: 403 },
+      { label: 'DELETE', method: 'delete', suffix: '', credentials: 'other-token', target: 403 },
+      { label: 'DELETE', method: 'delete', suffix: '', credentials: 'none', target: 401 },
+      { label: 'DELETE', method: 'delete', suffix: '', credentials: 'stranger', target: 403 },
+      // Check-in is the organizer's, with a JWT: a cancel token alone is no credential there.
+      { label: 'POST', method: 'post', suffix: 'check-in/', credentials: 'organizer', of: 'second', target: 409 },
+      { label: 'POST', method: 'post', suffix: 'check-in/', credentials: 'own-token', target: 401 },
+      { label: 'POST', method: 'post', suffix: 'check-in/', credentials: 'stranger', target: 403 },
+      { label: 'DELETE', method: 'delete', suffix: 'check-in/', credentials: 'organizer', target: 409 },
+      { label: 'DELETE', method: 'delete', suffix: 'check-in/', credentials: 'none', target: 401 },
     ];
-    const labels = ['GET /api/events/:id/registrations/:rid/', 'DELETE /api/events/:id/registrations/:rid/'];
+    const labels = [
+      'GET /api/events/:id/registrations/:rid/',
+      'DELETE /api/events/:id/registrations/:rid/',
+      'POST /api/events/:id/registrations/:rid/check-in/',
+      'DELETE /api/events/:id/registrations/:rid/check-in/',
+    ];
     const templates = [...ID_TEMPLATES, { template: '{foreign}', kind: 'unknown' as const }];
 
     const cases = fc.record({ op: fc.constantFrom(...ops), rid: fc.constantFrom(...templates) });
-    await runProperty(labels, cases, 320, async ({ op, rid }) => {
+    await runProperty(labels, cases, 420, async ({ op, rid }) => {
       const before = await eventState(event.id, organizer);
-      const path = `/api/events/${event.id}/registrations/${fillId(rid.template, first.id).replace('{foreign}', String(foreign.id))}/`;
+      const id = op.of === 'second' ? second.id : first.id;
+      const path = `/api/events/${event.id}/registrations/${fillId(rid.template, id).replace('{foreign}', String(foreign.id))}/${op.suffix}`;
       let request = t.http[op.method](path);
       if (op.credentials === 'organizer') request = request.set(bearer(organizer.access));
       if (op.credentials === 'stranger') request = request.set(bearer(stranger.access));
       if (op.credentials === 'own-token') request = request.set('X-Registration-Token', first.token);
       if (op.credentials === 'other-token') request = request.set('X-Registration-Token', second.token);
       const res = await request;
-      const label = `${op.label} /api/events/:id/registrations/:rid/`;
+      const label = `${op.label} /api/events/:id/registrations/:rid/${op.suffix}`;
       tally(label, res.status);
       const what = `${op.label} ${clip(path, 200)} (${rid.kind}, ${op.credentials})`;
       expectWellFormed(res, what);
+      // Check-in asks whether the caller organizes the event before it looks for the registration.
+      const refusedFirst = op.suffix && op.credentials === 'stranger' ? [403] : [];
       const allowed =
-        rid.kind === 'target' ? [op.target] : rid.kind === 'maybe' ? [op.target, 400, 404] : [400, 401, 404];
+        rid.kind === 'target'
+          ? [op.target]
+          : rid.kind === 'maybe'
+            ? [op.target, 400, 404]
+            : [400, 401, 404, ...refusedFirst];
       expect(allowed, `${what}\n  -> ${res.status} ${clip(res.text)}`).toContain(res.status);
       const after = await eventState(event.id, organizer);
       expect(after, `the registrations changed after: ${what}\n  -> ${res.status} ${res.text}`).toEqual(before);
+    });
+  }, 180_000);
+
+  it('check-in: any body and credentials give the answer the rules say, and a 4xx problem changes nothing', async () => {
+    const organizer = await createUser(t.http);
+    const stranger = await createUser(t.http);
+    const event = await createEvent(t.http, organizer, { capacity: 2, date_time: FUTURE });
+    const registrations = [await register(event.id), await register(event.id), await register(event.id)];
+    /** The model: which registrations are checked in (the third is waitlisted). */
+    const checkedIn = new Set<number>();
+
+    type Auth = 'organizer' | 'stranger' | 'none' | 'junk' | 'cancel-token';
+    const cases = fc.record({
+      method: fc.constantFrom<'post' | 'delete'>('post', 'delete'),
+      which: fc.constantFrom(0, 1, 2, 'unknown' as const),
+      auth: fc.oneof(
+        { weight: 4, arbitrary: fc.constant<Auth>('organizer') },
+        fc.constantFrom<Auth>('stranger', 'none', 'junk', 'cancel-token'),
+      ),
+      body: fc.oneof(
+        { weight: 3, arbitrary: fc.constant<BodyCase>({ kind: 'none', ok: true }) },
+        { weight: 1, arbitrary: extrasArbitrary(UNKNOWN_EXTRAS).map((extras) => objectBody({}, extras, [])) },
+        { weight: 2, arbitrary: rawBody },
+      ),
+    });
+    const labels = [
+      'POST /api/events/:id/registrations/:rid/check-in/ (rules)',
+      'DELETE /api/events/:id/registrations/:rid/check-in/ (rules)',
+    ];
+
+    await runProperty(labels, cases, 120, async ({ method, which, auth, body }) => {
+      const before = await eventState(event.id, organizer);
+      const target = which === 'unknown' ? undefined : registrations[which];
+      const path = `/api/events/${event.id}/registrations/${target?.id ?? 2_000_000_000}/check-in/`;
+      let request = t.http[method](path);
+      if (auth === 'organizer') request = request.set(bearer(organizer.access));
+      if (auth === 'stranger') request = request.set(bearer(stranger.access));
+      if (auth === 'junk') request = request.set('Authorization', 'Bearer junk');
+      if (auth === 'cancel-token') request = request.set('X-Registration-Token', registrations[0].token);
+      const rendered = render(body);
+      const res = await send(request, rendered);
+      const label = `${method.toUpperCase()} /api/events/:id/registrations/:rid/check-in/ (rules)`;
+      tally(label, res.status);
+      const what = `${method.toUpperCase()} ${path} (auth: ${auth}) ${show(rendered.payload)}`;
+      expectWellFormed(res, what);
+
+      const isIn = target !== undefined && checkedIn.has(target.id);
+      const expected =
+        auth === 'stranger'
+          ? 403
+          : auth !== 'organizer'
+            ? 401
+            : target === undefined
+              ? 404
+              : method === 'delete'
+                ? isIn
+                  ? 200
+                  : 409
+                : which === 2 || isIn
+                  ? 409
+                  : 200;
+      // A body is not read here; one the server cannot parse as JSON is refused before the route.
+      const allowed = body.kind === 'none' ? [expected] : [expected, 400, 413, 415];
+      expect(allowed, `${what}\n  -> ${res.status} ${clip(res.text)}`).toContain(res.status);
+
+      const after = await eventState(event.id, organizer);
+      if (res.status !== 200) {
+        expect(after, `a refused check-in changed the event: ${what}\n  -> ${res.status} ${res.text}`).toEqual(before);
+        return;
+      }
+      if (method === 'post') checkedIn.add(target!.id);
+      else checkedIn.delete(target!.id);
+      expect(res.body, what).toEqual({
+        ...before.registrations.find((row) => row.id === target!.id),
+        checked_in_at: method === 'post' ? expect.any(String) : null,
+      });
+      expect(after.capacity, what).toEqual({ ...before.capacity, checked_in_count: checkedIn.size });
+      expect(
+        after.registrations.filter((row) => row.checked_in_at !== null).map((row) => row.id),
+        what,
+      ).toEqual(registrations.filter((r) => checkedIn.has(r.id)).map((r) => r.id));
+      expect(after.event, what).toEqual(before.event);
     });
   }, 180_000);
 
@@ -1947,11 +2065,16 @@ describe('fuzzing every endpoint', () => {
     });
   }, 180_000);
 
-  it('waitlist and registration lists: any page, page_size and status is a consistent page or a 4xx problem', async () => {
+  it('waitlist and registration lists: any page, page_size, status and checked_in is a consistent page or a 4xx problem', async () => {
     const organizer = await createUser(t.http);
     const stranger = await createUser(t.http);
-    const event = await createEvent(t.http, organizer, { capacity: 1, date_time: FUTURE });
+    const event = await createEvent(t.http, organizer, { capacity: 2, date_time: FUTURE });
+    const arrived = await register(event.id, 'Arrived');
     for (let i = 0; i < 4; i++) await register(event.id, `Waiting ${i}`);
+    const checkIn = await t.http
+      .post(`/api/events/${event.id}/registrations/${arrived.id}/check-in/`)
+      .set(bearer(organizer.access));
+    expect(checkIn.status, checkIn.text).toBe(200);
     const all = await registrationsOf(event.id, organizer);
     const waiting = all.filter((row) => row.status === 'waitlisted');
     expect(waiting).toHaveLength(3);
@@ -1962,6 +2085,7 @@ describe('fuzzing every endpoint', () => {
       status: queryValue(
         fc.oneof(fc.constantFrom('confirmed', 'waitlisted', 'CONFIRMED', '', 'cancelled'), anyString(20)),
       ),
+      checked_in: queryValue(fc.oneof(fc.constantFrom('true', 'false', 'TRUE', '1', '', ' true'), anyString(10))),
       ['__proto__']: queryValue(anyString(10)),
       hasOwnProperty: queryValue(anyString(10)),
       unknown: queryValue(anyString(10)),
@@ -1988,12 +2112,13 @@ describe('fuzzing every endpoint', () => {
       async ({ endpoint, auth, pairs }) => {
         const decoded = new Map<string, string[]>();
         for (const [key, value] of pairs) decoded.set(key, [...(decoded.get(key) ?? []), decodeQueryValue(value)]);
-        const known = endpoint === 'waitlist' ? ['page', 'page_size'] : ['page', 'page_size', 'status'];
+        const known = endpoint === 'waitlist' ? ['page', 'page_size'] : ['page', 'page_size', 'status', 'checked_in'];
         const verdicts: Verdict[] = [];
         for (const [key, values] of decoded) {
           if (!known.includes(key)) continue;
           if (values.length > 1) verdicts.push(false);
           else if (key === 'status') verdicts.push(['confirmed', 'waitlisted'].includes(values[0]));
+          else if (key === 'checked_in') verdicts.push(['true', 'false'].includes(values[0]));
           else verdicts.push(integerVerdict(values[0], key === 'page' ? 10_000_000 : 200));
         }
         const ok = combine(...verdicts);
@@ -2027,6 +2152,7 @@ describe('fuzzing every endpoint', () => {
         const page = Number(single('page') ?? 1);
         const pageSize = Number(single('page_size') ?? 50);
         const status = single('status');
+        const checkedIn = single('checked_in');
         if (endpoint === 'waitlist') {
           const expected = waiting.slice((page - 1) * pageSize, page * pageSize);
           expect(res.body.count, what).toBe(3);
@@ -2040,7 +2166,11 @@ describe('fuzzing every endpoint', () => {
           }
           return;
         }
-        const filtered = status ? all.filter((row) => row.status === status) : all;
+        const filtered = all.filter(
+          (row) =>
+            (!status || row.status === status) &&
+            (checkedIn === undefined || (row.checked_in_at !== null) === (checkedIn === 'true')),
+        );
         if (endpoint === 'registrations') {
           expect(res.headers['x-total-count'], what).toBe(String(filtered.length));
           expect(res.body, what).toEqual(filtered.slice((page - 1) * pageSize, page * pageSize));

@@ -44,6 +44,7 @@ const REGISTRATION = {
   position: 3,
   created_at: '2030-01-09T14:21:56.113Z',
   promoted_at: null,
+  checked_in_at: null,
 };
 
 const problem = (status: number) => ({ type: 'about:blank', title: 'Some Title', status, detail: 'Something.' });

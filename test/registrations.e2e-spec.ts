@@ -4,10 +4,20 @@ import { bearer, createEvent, createUser, expectProblem, type TestUser, unique }
 import { startApp, type TestApp } from './support/test-app.js';
 
 /** The fields API.md shows for a registration. */
-const REGISTRATION_FIELDS = ['id', 'event_id', 'name', 'email', 'status', 'position', 'created_at', 'promoted_at'];
+const REGISTRATION_FIELDS = [
+  'id',
+  'event_id',
+  'name',
+  'email',
+  'status',
+  'position',
+  'created_at',
+  'promoted_at',
+  'checked_in_at',
+];
 const WAITLIST_ENTRY_FIELDS = ['position', 'name', 'email', 'created_at'];
-const CAPACITY_FIELDS = ['capacity', 'attendees_count', 'available_slots', 'waitlist_count'];
-const CSV_HEADER = ['id', 'name', 'email', 'status', 'position', 'created_at', 'promoted_at'];
+const CAPACITY_FIELDS = ['capacity', 'attendees_count', 'available_slots', 'waitlist_count', 'checked_in_count'];
+const CSV_HEADER = ['id', 'name', 'email', 'status', 'position', 'created_at', 'promoted_at', 'checked_in_at'];
 const TO_THE_MILLISECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const CLOSED = 'Registration is closed for this event';
 const CONFIRMED = 'Registered for event successfully';
@@ -25,6 +35,7 @@ interface Registration {
   position: number | null;
   created_at: string;
   promoted_at: string | null;
+  checked_in_at: string | null;
 }
 
 /** A registration as its registrant knows it: what they sent, what came back and the cancel token. */
@@ -40,6 +51,7 @@ interface Capacity {
   attendees_count: number;
   available_slots: number;
   waitlist_count: number;
+  checked_in_count: number;
 }
 
 /** Who asks for one registration: an account's access token, a cancel token, both or neither. */
@@ -94,6 +106,7 @@ function csvRowOf(registration: Registration): string[] {
     registration.position === null ? '' : String(registration.position),
     registration.created_at,
     registration.promoted_at ?? '',
+    registration.checked_in_at ?? '',
   ];
 }
 
@@ -258,6 +271,7 @@ describe('registrations, capacity and waitlist', () => {
         position: null,
         created_at: expect.stringMatching(TO_THE_MILLISECOND),
         promoted_at: null,
+        checked_in_at: null,
       });
       expect(res.body.cancel_token).toEqual(expect.any(String));
       expect(await capacityOf(event.id)).toEqual({
@@ -265,6 +279,7 @@ describe('registrations, capacity and waitlist', () => {
         attendees_count: 1,
         available_slots: 2,
         waitlist_count: 0,
+        checked_in_count: 0,
       });
       await expectCountersMatchRows(event.id);
     });
@@ -287,6 +302,7 @@ describe('registrations, capacity and waitlist', () => {
           position,
           created_at: expect.stringMatching(TO_THE_MILLISECOND),
           promoted_at: null,
+          checked_in_at: null,
         });
         expect(res.body.cancel_token).toEqual(expect.any(String));
       }
@@ -295,6 +311,7 @@ describe('registrations, capacity and waitlist', () => {
         attendees_count: 2,
         available_slots: 0,
         waitlist_count: 3,
+        checked_in_count: 0,
       });
       await expectCountersMatchRows(event.id);
     });
@@ -481,6 +498,7 @@ describe('registrations, capacity and waitlist', () => {
         attendees_count: 0,
         available_slots: 100,
         waitlist_count: 0,
+        checked_in_count: 0,
       });
     });
 
@@ -555,6 +573,7 @@ describe('registrations, capacity and waitlist', () => {
           attendees_count: attendees,
           available_slots: 2 - attendees,
           waitlist_count: waitlist,
+          checked_in_count: 0,
         });
         await expectCountersMatchRows(event.id);
       };
@@ -590,6 +609,7 @@ describe('registrations, capacity and waitlist', () => {
         attendees_count: 0,
         available_slots: 7,
         waitlist_count: 0,
+        checked_in_count: 0,
       });
     });
 
@@ -880,6 +900,7 @@ describe('registrations, capacity and waitlist', () => {
         attendees_count: 2,
         available_slots: 0,
         waitlist_count: 2,
+        checked_in_count: 0,
       });
     });
 
@@ -891,6 +912,7 @@ describe('registrations, capacity and waitlist', () => {
         attendees_count: 1,
         available_slots: 1,
         waitlist_count: 0,
+        checked_in_count: 0,
       });
       await registered(event.id, 'confirmed');
     });
@@ -910,6 +932,7 @@ describe('registrations, capacity and waitlist', () => {
         attendees_count: 1,
         available_slots: 0,
         waitlist_count: 3,
+        checked_in_count: 0,
       });
     });
 
@@ -959,6 +982,7 @@ describe('registrations, capacity and waitlist', () => {
         attendees_count: 4,
         available_slots: 0,
         waitlist_count: 2,
+        checked_in_count: 0,
       });
     });
 
@@ -974,6 +998,7 @@ describe('registrations, capacity and waitlist', () => {
         attendees_count: 3,
         available_slots: 7,
         waitlist_count: 0,
+        checked_in_count: 0,
       });
       await registered(event.id, 'confirmed');
     });
@@ -1258,6 +1283,7 @@ describe('registrations, capacity and waitlist', () => {
         attendees_count: 10,
         available_slots: 0,
         waitlist_count: 50,
+        checked_in_count: 0,
       });
       // Each response's position is the one the list shows, in arrival (id) order.
       const rows = await rowsOf(event.id);
@@ -1304,6 +1330,7 @@ describe('registrations, capacity and waitlist', () => {
         attendees_count: 1,
         available_slots: 0,
         waitlist_count: 2,
+        checked_in_count: 0,
       });
     });
   });

@@ -4,10 +4,11 @@ import { bearer, createEvent, createUser, type TestUser } from './support/fixtur
 import { startApp, type TestApp } from './support/test-app.js';
 
 /**
- * A model-based property test of API.md's capacity and waitlist rules: random
- * sequences of registrations, cancellations and capacity changes run against
- * a fresh event and against a small in-memory model, and after every step the
- * event's capacity view and the organizer's registration list must equal the model.
+ * A model-based property test of API.md's capacity, waitlist and check-in
+ * rules: random sequences of registrations, cancellations, capacity changes,
+ * check-ins and their undoing run against a fresh event and against a small
+ * in-memory model, and after every step the event's capacity view and the
+ * organizer's registration list must equal the model.
  */
 
 const EMAILS = ['ann@example.com', 'bob@example.com', 'cleo@example.org', 'dev@example.net', 'eve@mail.example.com'];
@@ -19,13 +20,16 @@ type Status = 'confirmed' | 'waitlisted';
 type Step =
   | { kind: 'register'; email: number; caseMask: number }
   | { kind: 'cancel'; pick: number }
-  | { kind: 'setCapacity'; capacity: number };
+  | { kind: 'setCapacity'; capacity: number }
+  | { kind: 'checkIn'; pick: number }
+  | { kind: 'undoCheckIn'; pick: number };
 
 interface ModelRegistration {
   id: number;
   email: string;
   status: Status;
   promoted: boolean;
+  checkedIn: boolean;
 }
 
 interface Model {
@@ -54,6 +58,7 @@ interface RegistrationBody {
   status: Status;
   position: number | null;
   promoted_at: string | null;
+  checked_in_at: string | null;
 }
 
 /** The email with the letters whose bit is set in the mask upper-cased. */
@@ -69,6 +74,10 @@ function describeStep(step: Step): string {
       return `cancel(#${step.pick})`;
     case 'setCapacity':
       return `setCapacity(${step.capacity})`;
+    case 'checkIn':
+      return `checkIn(#${step.pick})`;
+    case 'undoCheckIn':
+      return `undoCheckIn(#${step.pick})`;
   }
 }
 
@@ -86,9 +95,12 @@ const stepArbitrary: fc.Arbitrary<Step> = fc.oneof(
     weight: 2,
     arbitrary: fc.record({ kind: fc.constant('setCapacity' as const), capacity: fc.integer({ min: 1, max: 8 }) }),
   },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('checkIn' as const), pick: fc.nat({ max: 1000 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('undoCheckIn' as const), pick: fc.nat({ max: 1000 }) }) },
 );
 
 const confirmedIn = (model: Model) => model.rows.filter((row) => row.status === 'confirmed').length;
+const checkedInIn = (model: Model) => model.rows.filter((row) => row.checkedIn).length;
 
 /** Moves the oldest waitlisted registrations into free seats, as API.md requires after a cancel or a raise. */
 function promoteInto(model: Model): number {
@@ -106,7 +118,7 @@ function promoteInto(model: Model): number {
   return promoted;
 }
 
-/** The list the organizer should see: each row with its status, position and whether it was promoted. */
+/** The list the organizer should see: each row with its status, position and whether it was promoted and checked in. */
 function expectedList(model: Model) {
   let position = 0;
   return model.rows.map((row) => ({
@@ -115,6 +127,7 @@ function expectedList(model: Model) {
     status: row.status,
     position: row.status === 'waitlisted' ? ++position : null,
     promoted: row.promoted,
+    checkedIn: row.checkedIn,
   }));
 }
 
@@ -158,8 +171,11 @@ describe('registrations against a model of the capacity and waitlist rules', () 
       status: row.status,
       position: row.position,
       promoted: row.promoted_at !== null,
+      checkedIn: row.checked_in_at !== null,
     }));
-    expect(real, 'the organizer list (ids, emails, statuses, positions, promotions)').toEqual(expectedList(model));
+    expect(real, 'the organizer list (ids, emails, statuses, positions, promotions, check-ins)').toEqual(
+      expectedList(model),
+    );
 
     const confirmed = rows.filter((row) => row.status === 'confirmed').length;
     const waitlisted = rows.filter((row) => row.status === 'waitlisted');
@@ -168,10 +184,11 @@ describe('registrations against a model of the capacity and waitlist rules', () 
       attendees_count: confirmedIn(model),
       available_slots: model.capacity - confirmedIn(model),
       waitlist_count: model.rows.length - confirmedIn(model),
+      checked_in_count: checkedInIn(model),
     });
 
     // The invariants, on the real state alone.
-    const { capacity, attendees_count, waitlist_count } = capacityRes.body as Record<string, number>;
+    const { capacity, attendees_count, waitlist_count, checked_in_count } = capacityRes.body as Record<string, number>;
     expect(confirmed, 'confirmed ≤ capacity').toBeLessThanOrEqual(capacity);
     if (waitlisted.length > 0) expect(confirmed, 'no free seat while someone waits').toBe(capacity);
     expect(
@@ -180,6 +197,12 @@ describe('registrations against a model of the capacity and waitlist rules', () 
     ).toEqual(waitlisted.map((_, i) => i + 1));
     expect(attendees_count, 'attendees_count equals the confirmed rows').toBe(confirmed);
     expect(attendees_count + waitlist_count, 'the counters equal the rows').toBe(rows.length);
+    const checkedIn = rows.filter((row) => row.checked_in_at !== null);
+    expect(checked_in_count, 'checked_in_count equals the checked-in rows').toBe(checkedIn.length);
+    expect(
+      checkedIn.every((row) => row.status === 'confirmed'),
+      'only confirmed registrations are checked in',
+    ).toBe(true);
   }
 
   /** Runs one step against the API and the model, checking the answer. */
@@ -204,7 +227,7 @@ describe('registrations against a model of the capacity and waitlist rules', () 
         expect(typeof res.body.cancel_token, 'a cancel token').toBe('string');
         const lastId = model.rows.length > 0 ? model.rows[model.rows.length - 1].id : 0;
         expect(registration.id, 'ids grow with arrival').toBeGreaterThan(lastId);
-        model.rows.push({ id: registration.id, email: folded, status, promoted: false });
+        model.rows.push({ id: registration.id, email: folded, status, promoted: false, checkedIn: false });
         const again = created.some((entry) => entry.email === folded);
         created.push({ id: registration.id, token: res.body.cancel_token as string, email: folded });
         return {
@@ -264,10 +287,39 @@ describe('registrations against a model of the capacity and waitlist rules', () 
           detail: `promoted=${promoted}`,
         };
       }
+      case 'checkIn':
+      case 'undoCheckIn': {
+        if (created.length === 0) return { rule: `${step.kind} skipped (nothing registered yet)`, detail: '' };
+        const target = created[step.pick % created.length];
+        const path = `/api/events/${eventId}/registrations/${target.id}/check-in/`;
+        const undo = step.kind === 'undoCheckIn';
+        const res = await (undo ? t.http.delete(path) : t.http.post(path)).set(bearer(organizer.access));
+        const row = model.rows.find((entry) => entry.id === target.id);
+        if (!row) {
+          expect(res.status, `a cancelled registration is a 404: ${res.text}`).toBe(404);
+          return { rule: `404 ${step.kind} of a cancelled registration`, detail: `id=${target.id}` };
+        }
+        const refusal = undo
+          ? !row.checkedIn && 'not checked in'
+          : row.status === 'waitlisted'
+            ? 'waitlisted'
+            : row.checkedIn && 'already checked in';
+        if (refusal) {
+          expect(res.status, `${step.kind} of one ${refusal} is a 409: ${res.text}`).toBe(409);
+          return { rule: `409 ${step.kind} of one ${refusal}`, detail: `id=${target.id}` };
+        }
+        expect(res.status, res.text).toBe(200);
+        row.checkedIn = !undo;
+        expect(
+          { id: res.body.id, status: res.body.status, checked_in: res.body.checked_in_at !== null },
+          'the 200 body',
+        ).toEqual({ id: row.id, status: 'confirmed', checked_in: row.checkedIn });
+        return { rule: `200 ${step.kind}${row.promoted ? ' of a promoted registration' : ''}`, detail: `id=${row.id}` };
+      }
     }
   }
 
-  it('every sequence of register, cancel and capacity changes keeps the event equal to the model', async () => {
+  it('every sequence of register, cancel, capacity changes and check-ins keeps the event equal to the model', async () => {
     const seen = new Set<string>();
     await fc.assert(
       fc.asyncProperty(

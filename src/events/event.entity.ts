@@ -14,6 +14,7 @@ export type EventStatus = (typeof EVENT_STATUSES)[number];
 @Check('chk_events_capacity', 'capacity >= 1 AND capacity <= 1000000')
 @Check('chk_events_attendees_count', 'attendees_count >= 0 AND attendees_count <= capacity')
 @Check('chk_events_waitlist_count', 'waitlist_count >= 0')
+@Check('chk_events_checked_in_count', 'checked_in_count >= 0 AND checked_in_count <= attendees_count')
 export class Event {
   @PrimaryGeneratedColumn()
   id: number;
@@ -43,6 +44,10 @@ export class Event {
 
   @Column({ type: 'int', default: 0 })
   waitlistCount: number;
+
+  /** Confirmed registrations checked in; the database checks it never exceeds `attendees_count`. */
+  @Column({ type: 'int', default: 0 })
+  checkedInCount: number;
 
   @Column({ type: 'int' })
   organizerId: number;

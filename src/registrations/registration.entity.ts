@@ -14,7 +14,9 @@ export type RegistrationStatus = (typeof REGISTRATION_STATUSES)[number];
 @Index('uq_registrations_event_email', ['eventId', 'email'], { unique: true })
 @Index('idx_registrations_event_status', ['eventId', 'status', 'id'])
 @Index('idx_registrations_user', ['userId', 'id'])
+@Index('idx_registrations_event_checked_in', ['eventId', 'id', 'checkedInAt'])
 @Check('chk_registrations_status', `status IN ('confirmed', 'waitlisted')`)
+@Check('chk_registrations_checked_in', `checked_in_at IS NULL OR status = 'confirmed'`)
 export class Registration {
   @PrimaryGeneratedColumn()
   id: number;
@@ -54,4 +56,8 @@ export class Registration {
   /** When it moved from the waitlist to a seat. */
   @Column({ type: 'datetime', precision: 3, nullable: true })
   promotedAt: Date | null;
+
+  /** When the organizer checked it in at the door; only a confirmed registration can be. */
+  @Column({ type: 'datetime', precision: 3, nullable: true })
+  checkedInAt: Date | null;
 }

@@ -21,6 +21,7 @@ import type { Paginated } from '../common/pagination/paginated.js';
 import { PaginationInterceptor } from '../common/pagination/pagination.interceptor.js';
 import { ApiProblems } from '../common/problems/api-problems.decorator.js';
 import { IdParam } from '../common/validation/id-param.decorator.js';
+import { CheckInService } from './check-in.service.js';
 import { ListRegistrationsQueryDto } from './dto/list-registrations-query.dto.js';
 import { RegisterForEventDto } from './dto/register-for-event.dto.js';
 import { CapacityDto, RegistrationCreatedDto, RegistrationDto, WaitlistDto } from './dto/registration.dto.js';
@@ -28,15 +29,18 @@ import { RegistrationToken, WantsCsv } from './header.decorators.js';
 import { RegistrationsService } from './registrations.service.js';
 
 const CSV_EXAMPLE =
-  'id,name,email,status,position,created_at,promoted_at\n' +
-  '17,NEW USER,newuser@mail.com,confirmed,,2025-01-09T14:21:56.113Z,\n' +
-  '18,LATE USER,late@mail.com,waitlisted,1,2025-01-09T14:22:03.410Z,\n';
+  'id,name,email,status,position,created_at,promoted_at,checked_in_at\n' +
+  '17,NEW USER,newuser@mail.com,confirmed,,2025-01-09T14:21:56.113Z,,2025-02-15T09:48:12.530Z\n' +
+  '18,LATE USER,late@mail.com,waitlisted,1,2025-01-09T14:22:03.410Z,,\n';
 
 @ApiTags('Registrations')
 @ApiBearerAuth()
 @Controller()
 export class RegistrationsController {
-  constructor(private readonly registrations: RegistrationsService) {}
+  constructor(
+    private readonly registrations: RegistrationsService,
+    private readonly checkIns: CheckInService,
+  ) {}
 
   /**
    * Register for an event: a seat while one is free, else a place at the end
@@ -80,7 +84,8 @@ export class RegistrationsController {
 
   /**
    * Every registration of the event, for its organizer, in registration
-   * order. With `Accept: text/csv`, all of them (optionally of one status) as a CSV file.
+   * order, optionally of one status and checked in or not. With
+   * `Accept: text/csv`, every one the filters keep, as a CSV file.
    */
   @Get('events/:id/registrations')
   @UseInterceptors(PaginationInterceptor)
@@ -93,7 +98,7 @@ export class RegistrationsController {
     @WantsCsv() wantsCsv: boolean,
   ): Promise<Paginated<RegistrationDto> | StreamableFile> {
     if (!wantsCsv) return this.registrations.listForOrganizer(eventId, query, caller);
-    const csv = await this.registrations.exportCsv(eventId, query.status, caller);
+    const csv = await this.registrations.exportCsv(eventId, query, caller);
     return new StreamableFile(csv, {
       type: 'text/csv; charset=utf-8',
       disposition: `attachment; filename="event-${eventId}-registrations.csv"`,
@@ -127,6 +132,35 @@ export class RegistrationsController {
   ): Promise<DetailDto> {
     await this.registrations.cancel(eventId, registrationId, { caller, registrationToken });
     return { detail: 'Registration cancelled' };
+  }
+
+  /**
+   * Check in a confirmed registration (the event's organizer only): sets its
+   * `checked_in_at`. Checking in twice, a waitlisted registration, or one of
+   * a cancelled event is a 409.
+   */
+  @Post('events/:id/registrations/:rid/check-in')
+  @HttpCode(HttpStatus.OK)
+  @ApiOkResponse({ type: RegistrationDto })
+  @ApiProblems(400, 401, 403, 404, 409, 413, 415)
+  checkIn(
+    @IdParam() eventId: number,
+    @IdParam('rid') registrationId: number,
+    @CurrentUser() caller: AuthenticatedUser,
+  ): Promise<RegistrationDto> {
+    return this.checkIns.checkIn(eventId, registrationId, caller);
+  }
+
+  /** Undo a check-in (the event's organizer only): `checked_in_at` is null again; one not checked in is a 409. */
+  @Delete('events/:id/registrations/:rid/check-in')
+  @ApiOkResponse({ type: RegistrationDto })
+  @ApiProblems(400, 401, 403, 404, 409, 413, 415)
+  undoCheckIn(
+    @IdParam() eventId: number,
+    @IdParam('rid') registrationId: number,
+    @CurrentUser() caller: AuthenticatedUser,
+  ): Promise<RegistrationDto> {
+    return this.checkIns.undoCheckIn(eventId, registrationId, caller);
   }
 
   /** The caller's registrations (those made while sending an access token). */

@@ -1,16 +1,17 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Event } from '../events/event.entity.js';
+import { CheckInService } from './check-in.service.js';
 import { Registration } from './registration.entity.js';
 import { RegistrationsController } from './registrations.controller.js';
 import { RegistrationsService } from './registrations.service.js';
 import { WaitlistService } from './waitlist.service.js';
 
-/** Registrations, capacity and the waitlist. */
+/** Registrations, capacity, the waitlist and check-in. */
 @Module({
   imports: [TypeOrmModule.forFeature([Registration, Event])],
   controllers: [RegistrationsController],
-  providers: [RegistrationsService, WaitlistService],
+  providers: [RegistrationsService, WaitlistService, CheckInService],
   exports: [WaitlistService],
 })
 export class RegistrationsModule {}

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { ConflictException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { stringify } from 'csv-stringify';
-import { type EntityManager, Repository } from 'typeorm';
+import { type EntityManager, Repository, type SelectQueryBuilder } from 'typeorm';
 import type { AuthenticatedUser } from '../common/decorators/current-user.decorator.js';
 import type { PageQueryDto } from '../common/pagination/page-query.dto.js';
 import { Paginated } from '../common/pagination/paginated.js';
@@ -27,7 +27,7 @@ import {
 import { Registration, type RegistrationStatus } from './registration.entity.js';
 import { type PositionedRegistration, WaitlistService } from './waitlist.service.js';
 
-const EVENT_NOT_FOUND = 'No event with this id.';
+export const EVENT_NOT_FOUND = 'No event with this id.';
 
 interface CountersRow {
   status: EventStatus;
@@ -35,11 +35,45 @@ interface CountersRow {
   capacity: number;
   attendees_count: number;
   waitlist_count: number;
+  checked_in_count: number;
 }
-const REGISTRATION_NOT_FOUND = 'No registration with this id for this event.';
+export const REGISTRATION_NOT_FOUND = 'No registration with this id for this event.';
 export const REGISTRATION_CLOSED = 'Registration is closed for this event';
 const CSV_BATCH = 1_000;
-const CSV_COLUMNS = ['id', 'name', 'email', 'status', 'position', 'created_at', 'promoted_at'] as const;
+const CSV_COLUMNS = [
+  'id',
+  'name',
+  'email',
+  'status',
+  'position',
+  'created_at',
+  'promoted_at',
+  'checked_in_at',
+] as const;
+
+/** Which registrations the organizer's list and its CSV export keep: by status, by check-in, or both. */
+export type RegistrationFilter = Pick<ListRegistrationsQueryDto, 'status' | 'checked_in'>;
+
+/** Narrows a query over registrations aliased `registration` to those the filter keeps. */
+function applyFilter(query: SelectQueryBuilder<Registration>, { status, checked_in }: RegistrationFilter): void {
+  if (status) query.andWhere('registration.status = :status', { status });
+  if (checked_in !== undefined) query.andWhere(`registration.checkedInAt IS ${checked_in ? 'NOT ' : ''}NULL`);
+}
+
+/**
+ * How many registrations the filter keeps, from the event's counters (which
+ * always equal its rows): only a confirmed registration can be checked in.
+ */
+function filteredTotal(event: CountersRow, { status, checked_in }: RegistrationFilter): number {
+  const confirmed =
+    checked_in === undefined
+      ? event.attendees_count
+      : checked_in
+        ? event.checked_in_count
+        : event.attendees_count - event.checked_in_count;
+  const waitlisted = checked_in === true ? 0 : event.waitlist_count;
+  return (status === 'waitlisted' ? 0 : confirmed) + (status === 'confirmed' ? 0 : waitlisted);
+}
 
 /** Who asks for one registration: a caller with a token, the holder of its cancel token, or both. */
 export interface RegistrationCredentials {
@@ -110,6 +144,7 @@ export class RegistrationsService {
           cancelTokenHash: hash,
           createdAt: now,
           promotedAt: null,
+          checkedInAt: null,
         });
         return this.positioned(manager, created);
       }),
@@ -131,6 +166,7 @@ export class RegistrationsService {
       attendees_count: event.attendees_count,
       available_slots: event.capacity - event.attendees_count,
       waitlist_count: event.waitlist_count,
+      checked_in_count: event.checked_in_count,
     };
   }
 
@@ -166,30 +202,24 @@ export class RegistrationsService {
     caller: AuthenticatedUser,
   ): Promise<Paginated<RegistrationDto>> {
     const event = await this.organizedEvent(eventId, caller);
+    const total = filteredTotal(event, query);
+    const first = (query.page - 1) * query.page_size;
+    if (first >= total) return new Paginated([], total, query.page, query.page_size);
     const base = this.registrations
       .createQueryBuilder('registration')
       .where('registration.eventId = :eventId', { eventId });
-    if (query.status) base.andWhere('registration.status = :status', { status: query.status });
-    const confirmed = query.status !== 'waitlisted' ? event.attendees_count : 0;
-    const total = confirmed + (query.status !== 'confirmed' ? event.waitlist_count : 0);
+    applyFilter(base, query);
     const rows = await this.waitlist.withPositions(
-      base
-        .orderBy('registration.id', 'ASC')
-        .offset((query.page - 1) * query.page_size)
-        .limit(query.page_size),
+      base.orderBy('registration.id', 'ASC').offset(first).limit(query.page_size),
     );
     return new Paginated(rows.map(toRegistrationDto), total, query.page, query.page_size);
   }
 
   /**
-   * Every registration of the event (optionally of one status) as CSV, read
-   * from the database in batches and streamed to the client.
+   * Every registration of the event that the filter keeps, as CSV, read from
+   * the database in batches and streamed to the client.
    */
-  async exportCsv(
-    eventId: number,
-    status: RegistrationStatus | undefined,
-    caller: AuthenticatedUser,
-  ): Promise<Readable> {
+  async exportCsv(eventId: number, filter: RegistrationFilter, caller: AuthenticatedUser): Promise<Readable> {
     await this.organizedEvent(eventId, caller);
     const batches = async function* (this: RegistrationsService) {
       let afterId = 0;
@@ -198,7 +228,7 @@ export class RegistrationsService {
           .createQueryBuilder('registration')
           .where('registration.eventId = :eventId', { eventId })
           .andWhere('registration.id > :afterId', { afterId });
-        if (status) query.andWhere('registration.status = :status', { status });
+        applyFilter(query, filter);
         const rows = await this.waitlist.withPositions(query.orderBy('registration.id', 'ASC').limit(CSV_BATCH));
         for (const row of rows) yield toRegistrationDto(row);
         if (rows.length < CSV_BATCH) return;
@@ -222,8 +252,9 @@ export class RegistrationsService {
 
   /**
    * Cancels a registration; a freed seat goes to the oldest waitlisted
-   * registration in the same transaction. Of several concurrent cancellations
-   * of one registration, one succeeds and the others find it gone (404).
+   * registration in the same transaction, and a checked-in one leaves the
+   * check-in count. Of several concurrent cancellations of one registration,
+   * one succeeds and the others find it gone (404).
    */
   async cancel(eventId: number, registrationId: number, credentials: RegistrationCredentials): Promise<void> {
     const promoted = await this.transactions.run(async (manager) => {
@@ -235,7 +266,11 @@ export class RegistrationsService {
         .update(Event)
         .set(
           registration.status === 'confirmed'
-            ? { attendeesCount: () => 'attendees_count - 1' }
+            ? {
+                attendeesCount: () => 'attendees_count - 1',
+                // One statement: the database checks checked_in_count <= attendees_count after each.
+                ...(registration.checkedInAt !== null && { checkedInCount: () => 'checked_in_count - 1' }),
+              }
             : { waitlistCount: () => 'waitlist_count - 1' },
         )
         .where('id = :eventId', { eventId })
@@ -305,7 +340,7 @@ export class RegistrationsService {
   private async visibleEvent(eventId: number, viewer?: AuthenticatedUser): Promise<CountersRow> {
     const [event] = await select<CountersRow>(
       this.registrations.manager,
-      'SELECT status, organizer_id, capacity, attendees_count, waitlist_count FROM events WHERE id = ?',
+      'SELECT status, organizer_id, capacity, attendees_count, waitlist_count, checked_in_count FROM events WHERE id = ?',
       [eventId],
     );
     if (!event || !isVisibleTo({ status: event.status, organizerId: event.organizer_id }, viewer?.id)) {

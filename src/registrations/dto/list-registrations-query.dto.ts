@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn } from 'class-validator';
+import { IsBoolean, IsIn } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination/page-query.dto.js';
-import { Optional } from '../../common/validation/field.decorators.js';
+import { Optional, QueryBoolean } from '../../common/validation/field.decorators.js';
 import { REGISTRATION_STATUSES, type RegistrationStatus } from '../registration.entity.js';
 
 export class ListRegistrationsQueryDto extends PageQueryDto {
@@ -9,4 +9,10 @@ export class ListRegistrationsQueryDto extends PageQueryDto {
   @ApiProperty({ enum: REGISTRATION_STATUSES, required: false })
   @IsIn(REGISTRATION_STATUSES)
   status?: RegistrationStatus;
+
+  /** `true`: only the registrations checked in; `false`: only those not (yet) checked in. */
+  @Optional()
+  @QueryBoolean()
+  @IsBoolean({ message: 'checked_in must be true or false' })
+  checked_in?: boolean;
 }

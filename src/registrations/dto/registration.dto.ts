@@ -24,6 +24,9 @@ export class RegistrationDto {
   /** When it moved from the waitlist to a seat, else null. */
   @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
   promoted_at: string | null;
+  /** When the organizer checked it in (UTC, to the millisecond), else null. */
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
+  checked_in_at: string | null;
 }
 
 export class RegistrationCreatedDto {
@@ -50,6 +53,9 @@ export class CapacityDto {
   /** @example 0 */
   @ApiProperty({ type: 'integer' })
   waitlist_count: number;
+  /** Confirmed registrations checked in by the organizer. @example 1 */
+  @ApiProperty({ type: 'integer' })
+  checked_in_count: number;
 }
 
 export class WaitlistEntryDto {
@@ -83,6 +89,7 @@ export function toRegistrationDto(registration: PositionedRegistration): Registr
     position: registration.position,
     created_at: registration.createdAt.toISOString(),
     promoted_at: registration.promotedAt?.toISOString() ?? null,
+    checked_in_at: registration.checkedInAt?.toISOString() ?? null,
   };
 }
 
