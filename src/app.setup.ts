@@ -10,6 +10,8 @@ import { useRequestDeadline } from './common/http/request-deadline.js';
 import { readSecurityConfig } from './config/security.config.js';
 import type { RoutedRequest } from './common/logging/logging.module.js';
 import { HttpMetrics } from './metrics/http-metrics.js';
+import { IdempotencyInterceptor } from './common/idempotency/idempotency.interceptor.js';
+import { documentIdempotency } from './common/idempotency/idempotency.openapi.js';
 import { PROBLEM_CONTENT_TYPE, routerProblem } from './common/problems/problem-details.filter.js';
 
 /** API.md: bodies over 100 KiB are a 413. */
@@ -86,12 +88,14 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   await app.register(helmet, { contentSecurityPolicy: CONTENT_SECURITY_POLICY });
   const { corsOrigins, requestTimeoutMs } = readSecurityConfig();
   useRequestDeadline(fastify, requestTimeoutMs);
+  // After the deadline's hooks: an answer is stored (or its key released) once its deadline is off.
+  app.get(IdempotencyInterceptor).recordAnswers(fastify);
   // Off unless origins are configured, and then only those: never a reflection of whatever Origin is sent.
   if (corsOrigins.length > 0) {
     app.enableCors({
       origin: corsOrigins,
-      allowedHeaders: ['Authorization', 'Content-Type', 'X-Registration-Token'],
-      exposedHeaders: ['Link', 'X-Total-Count', 'Retry-After'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Registration-Token', 'Idempotency-Key'],
+      exposedHeaders: ['Link', 'X-Total-Count', 'Retry-After', 'Idempotent-Replayed'],
       maxAge: 600,
     });
   }
@@ -115,7 +119,7 @@ async function setUpSwagger(app: NestFastifyApplication): Promise<void> {
       description: 'The `access` token from /api/login',
     })
     .build();
-  const document = SwaggerModule.createDocument(app, config);
+  const document = documentIdempotency(SwaggerModule.createDocument(app, config));
   SwaggerModule.setup('api/docs', app, document, {
     jsonDocumentUrl: 'api/docs-json',
     swaggerOptions: { persistAuthorization: true },
