@@ -26,7 +26,9 @@ const RETRY_AFTER: HeaderObject = {
   schema: { type: 'integer', minimum: 1, example: 1 },
 };
 
-const IN_FLIGHT = 'A request with this `Idempotency-Key` is still being processed (with `Retry-After`)';
+const IN_FLIGHT = 'request with this `Idempotency-Key` is still being processed; see `Retry-After`';
+/** Answers given before the key is looked at, or never kept: they are never replayed. */
+const NEVER_REPLAYED = ['400', '413', '414', '415', '429'];
 
 function problem(status: number, title: string, detail: string, description: string): ResponseObject {
   return {
@@ -43,9 +45,9 @@ function problem(status: number, title: string, detail: string, description: str
 /**
  * Adds `Idempotency-Key` to every write operation of the OpenAPI document:
  * the header parameter, `Idempotent-Replayed` on every answer that can be
- * replayed (any but a 400, a 429 and a 5xx), the 409 of a key still in use
- * and the 422 of a key used for another request. Done on the whole document,
- * as the interceptor applies to every route.
+ * replayed (any but a 400, 413, 414, 415, 429 or 5xx), the 409 of a key
+ * still in use and the 422 of a key used for another request. Done on the
+ * whole document, as the interceptor applies to every route.
  */
 export function documentIdempotency(document: OpenAPIObject): OpenAPIObject {
   document.info.description = [
@@ -67,17 +69,17 @@ function documentOperation(operation: OperationObject): void {
   operation.parameters = [...(operation.parameters ?? []), KEY_PARAMETER];
   const responses = operation.responses as Record<string, ResponseObject>;
   for (const [status, response] of Object.entries(responses)) {
-    if (['400', '429'].includes(status) || status.startsWith('5')) continue;
+    if (NEVER_REPLAYED.includes(status) || status.startsWith('5')) continue;
     response.headers = { ...response.headers, [REPLAYED_HEADER]: REPLAYED };
   }
   const conflict = responses['409'];
   responses['409'] = conflict
-    ? { ...conflict, description: `${conflict.description}; or: ${IN_FLIGHT}` }
+    ? { ...conflict, description: `${conflict.description}; or a ${IN_FLIGHT}` }
     : problem(
         409,
         'Conflict',
         'A request with this Idempotency-Key is still being processed; retry shortly.',
-        IN_FLIGHT,
+        `A ${IN_FLIGHT}`,
       );
   responses['409'].headers = { ...responses['409'].headers, 'Retry-After': RETRY_AFTER, [REPLAYED_HEADER]: REPLAYED };
   responses['400'] ??= problem(400, 'Bad Request', 'The request is invalid.', 'Invalid input');
