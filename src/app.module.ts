@@ -10,6 +10,7 @@ import { authConfig } from './config/auth.config.js';
 import { databaseConfig } from './config/database.config.js';
 import { securityConfig } from './config/security.config.js';
 import { RateLimitModule } from './common/rate-limit/rate-limit.module.js';
+import { IdempotencyModule } from './common/idempotency/idempotency.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -32,6 +33,7 @@ import { UsersModule } from './users/users.module.js';
     DatabaseModule,
     // Before the authentication guard: a flood of bad tokens is limited too.
     RateLimitModule,
+    IdempotencyModule,
     UsersModule,
     AuthModule,
     EventsModule,

@@ -11,6 +11,8 @@ import { useRequestDeadline } from './common/http/request-deadline.js';
 import { readSecurityConfig } from './config/security.config.js';
 import type { RoutedRequest } from './common/logging/logging.module.js';
 import { HttpMetrics } from './metrics/http-metrics.js';
+import { IdempotencyInterceptor } from './common/idempotency/idempotency.interceptor.js';
+import { documentIdempotency } from './common/idempotency/idempotency.openapi.js';
 import { PROBLEM_CONTENT_TYPE, routerProblem } from './common/problems/problem-details.filter.js';
 
 /** The version under /api/v{n}/…; within it, changes are additions only (README, Versioning). */
@@ -94,12 +96,14 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   fastify.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, () => done()));
   const { corsOrigins, requestTimeoutMs } = readSecurityConfig();
   useRequestDeadline(fastify, requestTimeoutMs);
+  // After the deadline's hooks: an answer is stored (or its key released) once its deadline is off.
+  app.get(IdempotencyInterceptor).recordAnswers(fastify);
   // Off unless origins are configured, and then only those: never a reflection of whatever Origin is sent.
   if (corsOrigins.length > 0) {
     app.enableCors({
       origin: corsOrigins,
-      allowedHeaders: ['Authorization', 'Content-Type', 'X-Registration-Token'],
-      exposedHeaders: ['Link', 'X-Total-Count', 'Retry-After'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'X-Registration-Token', 'Idempotency-Key'],
+      exposedHeaders: ['Link', 'X-Total-Count', 'Retry-After', 'Idempotent-Replayed'],
       maxAge: 600,
     });
   }
@@ -125,12 +129,14 @@ async function setUpSwagger(app: NestFastifyApplication): Promise<void> {
       description: 'The `access` token from /api/login',
     })
     .build();
-  const document = onlyVersioned(
-    SwaggerModule.createDocument(app, config, {
-      // `EventsController_list` for the v1 operation (the unversioned twin, left out, gets another id).
-      operationIdFactory: (controllerKey, methodKey, version) =>
-        `${controllerKey}_${methodKey.replace(/\[\d+\]$/, '')}${version ? '' : '_unversioned'}`,
-    }),
+  const document = documentIdempotency(
+    onlyVersioned(
+      SwaggerModule.createDocument(app, config, {
+        // `EventsController_list` for the v1 operation (the unversioned twin, left out, gets another id).
+        operationIdFactory: (controllerKey, methodKey, version) =>
+          `${controllerKey}_${methodKey.replace(/\[\d+\]$/, '')}${version ? '' : '_unversioned'}`,
+      }),
+    ),
   );
   SwaggerModule.setup('api/docs', app, document, {
     jsonDocumentUrl: 'api/docs-json',

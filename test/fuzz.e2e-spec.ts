@@ -14,6 +14,7 @@ import { startApp, type TestApp } from './support/test-app.js';
  * other control characters, emoji, RTL text, deep nesting, `__proto__` and
  * `constructor` keys (written as raw JSON text), numbers at and past every
  * bound (1e309 and -0 as raw JSON), impossible and naive dates and odd offsets.
+ * A write also gets random Idempotency-Key values.
  *
  * What must hold for every case (API.md):
  * - the answer is never a 5xx;
@@ -2064,6 +2065,70 @@ describe('fuzzing every endpoint', () => {
       expect(after, `the registration changed after: ${what}\n  -> ${res.status} ${res.text}`).toEqual(before);
     });
   }, 180_000);
+
+  it('Idempotency-Key: any value on a write is a 400 that changes nothing, a first run, or a replay of it', async () => {
+    const label = 'POST /api/events/:id/register (Idempotency-Key)';
+    const organizer = await createUser(t.http);
+    const event = await createEvent(t.http, organizer, { capacity: 500, date_time: FUTURE });
+    const firstAnswers = new Map<string, { email: string; text: string }>();
+    let registered = 0;
+
+    const printable = fc.string({
+      unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
+      minLength: 1,
+      maxLength: 260,
+    });
+    const latin1 = fc.string({
+      unit: fc
+        .oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }), fc.constant(0x09))
+        .map((code) => String.fromCharCode(code)),
+      maxLength: 300,
+    });
+    const cases = fc.record({
+      key: fc.oneof(
+        { weight: 4, arbitrary: printable },
+        { weight: 2, arbitrary: latin1 },
+        { weight: 2, arbitrary: fc.nat().map((pick) => ({ reuse: pick })) },
+      ),
+      sameBody: fc.boolean(),
+    });
+
+    await runProperty([label], cases, 40, async ({ key: generated, sameBody }) => {
+      const known = [...firstAnswers.keys()];
+      const reused =
+        typeof generated === 'object' && known.length > 0 ? known[generated.reuse % known.length] : undefined;
+      const key = typeof generated === 'object' ? (reused ?? 'first-key') : generated;
+      const email = reused && sameBody ? firstAnswers.get(reused)!.email : `${unique('fz')}@example.com`;
+      const res = await t.http
+        .post(`/api/events/${event.id}/register`)
+        .set('Idempotency-Key', key)
+        .send({ name: 'Fuzz Retry', email });
+      tally(label, res.status);
+      const what = `POST /api/events/${event.id}/register Idempotency-Key: ${show(key)}`;
+      expectWellFormed(res, what);
+
+      // Node drops the spaces and tabs around a header value.
+      const received = key.replace(/^[ \t]+|[ \t]+$/g, '');
+      const first = firstAnswers.get(received);
+      if (!/^[\x20-\x7e]{1,255}$/.test(received)) {
+        expect(res.status, `${what}\n${res.text}`).toBe(400);
+        expect(res.body.errors, what).toHaveProperty(['Idempotency-Key']);
+      } else if (!first) {
+        expect(res.status, `${what}\n${res.text}`).toBe(201);
+        expect(res.headers['idempotent-replayed'], what).toBeUndefined();
+        firstAnswers.set(received, { email, text: res.text });
+        registered++;
+      } else if (first.email === email) {
+        expect(res.status, `${what}\n${res.text}`).toBe(201);
+        expect(res.headers['idempotent-replayed'], what).toBe('true');
+        expect(res.text, what).toBe(first.text);
+      } else {
+        expect(res.status, `${what}\n${res.text}`).toBe(422);
+      }
+      const capacity = await t.http.get(`/api/events/${event.id}/capacity`);
+      expect(capacity.body.attendees_count + capacity.body.waitlist_count, what).toBe(registered);
+    });
+  }, 120_000);
 
   it('waitlist and registration lists: any page, page_size, status and checked_in is a consistent page or a 4xx problem', async () => {
     const organizer = await createUser(t.http);

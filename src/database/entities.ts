@@ -1,7 +1,8 @@
 import { LoginSession } from '../auth/login-session.entity.js';
 import { RevokedToken } from '../auth/revoked-token.entity.js';
+import { IdempotencyKey } from '../common/idempotency/idempotency-key.entity.js';
 import { Event } from '../events/event.entity.js';
 import { Registration } from '../registrations/registration.entity.js';
 import { User } from '../users/user.entity.js';
 
-export const ENTITIES = [User, Event, Registration, LoginSession, RevokedToken];
+export const ENTITIES = [User, Event, Registration, LoginSession, RevokedToken, IdempotencyKey];

@@ -50,7 +50,7 @@ export class ContractViolation extends Error {
 }
 
 /** Headers whose meaning clients depend on: sending one the document does not mention is a drift. */
-const CONTRACT_HEADERS = ['x-total-count', 'link', 'retry-after', 'www-authenticate'];
+const CONTRACT_HEADERS = ['x-total-count', 'link', 'retry-after', 'www-authenticate', 'idempotent-replayed'];
 
 /** Swagger UI, its assets and the OpenAPI document itself: served beside the API, not operations of it. */
 const DOCUMENTATION_PATH = /^\/api\/docs(?:-json|-yaml)?(?:\/.*)?$/;

@@ -2,8 +2,12 @@ import { STATUS_CODES } from 'node:http';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { isDatabaseUnavailable, uniqueViolation } from '../../database/database-errors.js';
-import { DuplicateValueException, InvalidInputException, UnauthenticatedException } from './problem.exceptions.js';
-import { TooManyRequestsException } from './too-many-requests.exception.js';
+import {
+  DuplicateValueException,
+  InvalidInputException,
+  RetryLaterException,
+  UnauthenticatedException,
+} from './problem.exceptions.js';
 
 /** An RFC 9457 problem details body, as API.md defines it. */
 export interface Problem {
@@ -113,7 +117,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       headers['WWW-Authenticate'] = tokenError ? `${BEARER_REALM}, error="invalid_token"` : BEARER_REALM;
     }
     if (status === HttpStatus.SERVICE_UNAVAILABLE) headers['Retry-After'] = String(RETRY_AFTER_SECONDS);
-    if (exception instanceof TooManyRequestsException) headers['Retry-After'] = String(exception.retryAfterSeconds);
+    if (exception instanceof RetryLaterException) headers['Retry-After'] = String(exception.retryAfterSeconds);
     const errors =
       exception instanceof InvalidInputException || exception instanceof DuplicateValueException
         ? exception.errors

@@ -35,3 +35,14 @@ export class UnauthenticatedException extends HttpException {
     super(detail, HttpStatus.UNAUTHORIZED);
   }
 }
+
+/** A problem the client may retry after a pause: the filter adds `Retry-After`. */
+export class RetryLaterException extends HttpException {
+  constructor(
+    detail: string,
+    status: HttpStatus,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(detail, status);
+  }
+}

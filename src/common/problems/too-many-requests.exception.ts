@@ -1,11 +1,9 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
+import { HttpStatus } from '@nestjs/common';
+import { RetryLaterException } from './problem.exceptions.js';
 
 /** 429: the client is over a rate limit; the filter adds `Retry-After`. */
-export class TooManyRequestsException extends HttpException {
-  constructor(
-    detail: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(detail, HttpStatus.TOO_MANY_REQUESTS);
+export class TooManyRequestsException extends RetryLaterException {
+  constructor(detail: string, retryAfterSeconds: number) {
+    super(detail, HttpStatus.TOO_MANY_REQUESTS, retryAfterSeconds);
   }
 }

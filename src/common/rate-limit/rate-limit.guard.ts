@@ -12,6 +12,7 @@ import {
 } from '@nestjs/throttler';
 import { securityConfig } from '../../config/security.config.js';
 import { TooManyRequestsException } from '../problems/too-many-requests.exception.js';
+import { clientAddressOf } from './client-address.js';
 
 /**
  * Per-IP rate limits. Every limit counts per client address across all the
@@ -38,6 +39,10 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   protected override async shouldSkip(): Promise<boolean> {
     return !this.config.rateLimit;
+  }
+
+  protected override async getTracker(request: Record<string, unknown>): Promise<string> {
+    return clientAddressOf(request as { ip: string });
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string, name: string): string {

@@ -1,6 +1,7 @@
 import { InitialSchema1764201600000 } from './1764201600000-initial-schema.js';
 import { Registrations1764288000000 } from './1764288000000-registrations.js';
 import { CoveringListIndexes1764374400000 } from './1764374400000-covering-list-indexes.js';
+import { IdempotencyKeys1764475200000 } from './1764475200000-idempotency-keys.js';
 import { CheckIn1764547200000 } from './1764547200000-check-in.js';
 
 /** Every migration, oldest first; the app runs them at boot and the TypeORM CLI through `ormconfig.ts`. */
@@ -8,5 +9,6 @@ export const MIGRATIONS = [
   InitialSchema1764201600000,
   Registrations1764288000000,
   CoveringListIndexes1764374400000,
+  IdempotencyKeys1764475200000,
   CheckIn1764547200000,
 ];
