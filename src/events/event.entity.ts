@@ -28,6 +28,10 @@ export class Event {
   @Column({ type: 'datetime' })
   dateTime: Date;
 
+  /** IANA time zone name; the API also shows `date_time` on its wall clock. */
+  @Column({ type: 'varchar', length: 64, default: 'UTC' })
+  timezone: string;
+
   @Column({ type: 'varchar', length: 255 })
   location: string;
 

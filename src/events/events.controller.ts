@@ -62,7 +62,10 @@ export class EventsController {
     return this.events.get(id, viewer);
   }
 
-  /** Replace an event's six fields (organizer only). Read-only fields in the body are ignored. */
+  /**
+   * Replace an event's six fields (organizer only); `timezone` is optional and
+   * kept when left out. Read-only fields in the body are ignored.
+   */
   @Put(':id')
   @ApiOkResponse({ type: EventDto })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415)

@@ -1,6 +1,12 @@
 import { InitialSchema1764201600000 } from './1764201600000-initial-schema.js';
 import { Registrations1764288000000 } from './1764288000000-registrations.js';
 import { CoveringListIndexes1764374400000 } from './1764374400000-covering-list-indexes.js';
+import { EventTimeZonesAndSync1764464400000 } from './1764464400000-event-time-zones-and-sync.js';
 
 /** Every migration, oldest first; the app runs them at boot and the TypeORM CLI through `ormconfig.ts`. */
-export const MIGRATIONS = [InitialSchema1764201600000, Registrations1764288000000, CoveringListIndexes1764374400000];
+export const MIGRATIONS = [
+  InitialSchema1764201600000,
+  Registrations1764288000000,
+  CoveringListIndexes1764374400000,
+  EventTimeZonesAndSync1764464400000,
+];
