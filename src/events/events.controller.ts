@@ -33,7 +33,8 @@ export class EventsController {
 
   /**
    * List events, paginated. Drafts appear only with `mine=true`. A token is
-   * optional (needed for `mine=true`).
+   * optional (needed for `mine=true`). Sync clients poll with `updated_since`
+   * and `ordering=updated_at`.
    */
   @Public()
   @Get()

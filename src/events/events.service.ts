@@ -50,7 +50,9 @@ export class EventsService {
     const list = eventListSql(query, viewer?.id);
     const manager = this.dataSource.manager;
     const filterKey = `${list.filter}|${list.params.join('|')}`;
-    const total = await this.cache.remember(`total|${filterKey}`, async () => {
+    const remember = <T>(key: string, compute: () => Promise<T>) =>
+      list.sync ? compute() : this.cache.remember(key, compute);
+    const total = await remember(`total|${filterKey}`, async () => {
       const [{ total }] = await select<{ total: number | string }>(manager, eventCountSql(list), list.params);
       return Number(total);
     });
@@ -58,7 +60,7 @@ export class EventsService {
     const ids =
       offset >= total
         ? []
-        : await this.cache.remember(`page|${filterKey}|${list.order}|${query.page_size}|${offset}`, async () => {
+        : await remember(`page|${filterKey}|${list.order}|${query.page_size}|${offset}`, async () => {
             const page = await select<{ id: number }>(
               manager,
               eventPageIdsSql(list, isMysqlFamily(manager.connection)),

@@ -43,7 +43,12 @@ export class EventDto {
   /** UTC, to the millisecond. @example "2025-01-09T14:21:56.113Z" */
   @ApiProperty({ format: 'date-time' })
   created_at: string;
-  /** UTC, to the millisecond. @example "2025-01-09T14:21:56.113Z" */
+  /**
+   * UTC, to the millisecond. Moves whenever anything shown here changes,
+   * the counters included (registrations, cancellations, promotions); see
+   * `updated_since` on the list.
+   * @example "2025-01-09T14:21:56.113Z"
+   */
   @ApiProperty({ format: 'date-time' })
   updated_at: string;
   /** The organizer's username. @example "user1" */
