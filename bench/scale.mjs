@@ -3,10 +3,11 @@
 // registrations by bulk SQL if it holds fewer, starts the app in production
 // mode, measures p99 latency at 16 connections for list pages 1 and 1,000
 // (plain, filtered, ordered), detail, capacity and waitlist page 1, and
-// prints the EXPLAIN of every list filter and ordering.
+// prints the EXPLAIN of every list filter and ordering. EXPLAIN_ONLY=1 seeds
+// (if needed) and prints the plans without starting the app or measuring.
 //
 // Environment: DATABASE_URL (required), DURATION (seconds per URL, default 5),
-// CONNECTIONS (default 16), BENCH_OUT, SKIP_BUILD=1.
+// CONNECTIONS (default 16), BENCH_OUT, SKIP_BUILD=1, EXPLAIN_ONLY=1.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ if (!databaseUrl || !/^(mysql|mariadb):/.test(databaseUrl)) {
   console.error('Set DATABASE_URL=mysql://… or mariadb://… to a scratch database.');
   process.exit(2);
 }
+const explainOnly = Boolean(process.env.EXPLAIN_ONLY);
 const duration = Number(process.env.DURATION ?? 5);
 const connections = Number(process.env.CONNECTIONS ?? 16);
 const outDir = process.env.BENCH_OUT ?? join(root, 'bench', 'results');
@@ -49,7 +51,9 @@ const appEnv = {
 
 if (!process.env.SKIP_BUILD) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
 await import(join(root, 'node_modules/reflect-metadata/Reflect.js'));
-const { eventListSql, eventPageIdsSql } = await import(join(root, 'dist/src/events/event-list.query.js'));
+const { eventCountSql, eventListSql, eventPageIdsSql } = await import(
+  join(root, 'dist/src/events/event-list.query.js')
+);
 const { ListEventsQueryDto } = await import(join(root, 'dist/src/events/dto/list-events-query.dto.js'));
 execFileSync('npx', ['typeorm', '-d', 'dist/ormconfig.js', 'migration:run'], {
   cwd: root,
@@ -191,11 +195,13 @@ const [[{ organizer }]] = await db.query(
   [big.id + 1],
 );
 
-const server = spawn(process.execPath, ['dist/src/main.js'], {
-  cwd: root,
-  stdio: ['ignore', 'inherit', 'inherit'],
-  env: appEnv,
-});
+const server = explainOnly
+  ? undefined
+  : spawn(process.execPath, ['dist/src/main.js'], {
+      cwd: root,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: appEnv,
+    });
 
 async function call(method, path, body, token) {
   const response = await fetch(base + path, {
@@ -207,6 +213,9 @@ async function call(method, path, body, token) {
   return response.json();
 }
 
+const [[{ lastUpdate }]] = await db.query('SELECT MAX(updated_at) AS lastUpdate FROM events');
+const lastHour = new Date(lastUpdate.getTime() - 3_600_000).toISOString();
+
 const LIST_FILTERS = {
   plain: '',
   'status=completed': '&status=completed',
@@ -216,11 +225,15 @@ const LIST_FILTERS = {
   [`organizer`]: `&organizer=${organizer}`,
   'ordering=-created_at': '&ordering=-created_at',
   'ordering=title': '&ordering=title',
+  // Sync clients: what changed in the last hour of the data, oldest change first (and in the default order).
+  'updated_since (last hour), ordering=updated_at': `&updated_since=${lastHour}&ordering=updated_at`,
+  'updated_since (last hour)': `&updated_since=${lastHour}`,
+  'ordering=-updated_at': '&ordering=-updated_at',
 };
 
 let exitCode = 0;
 try {
-  for (let i = 0; ; i++) {
+  for (let i = 0; !explainOnly; i++) {
     try {
       if ((await fetch(`${base}/api/health`)).ok) break;
     } catch {
@@ -229,20 +242,21 @@ try {
     if (i > 120) throw new Error('the server did not become healthy');
     await sleep(250);
   }
-  const username = `scale_${randomBytes(4).toString('hex')}`;
-  await call('POST', '/api/register/', { username, password: 'scale password 1', email: `${username}@scale.test` });
-  const { access } = await call('POST', '/api/login/', { username, password: 'scale password 1' });
-
   const targets = [];
   for (const [name, query] of Object.entries(LIST_FILTERS)) {
     targets.push([`list ${name}, page 1`, `/api/events/?page=1${query}`]);
     targets.push([`list ${name}, page 1000`, `/api/events/?page=1000${query}`]);
   }
   targets.push(['detail', `/api/events/${big.id}/`], ['capacity', `/api/events/${big.id}/capacity`]);
-  targets.push(['waitlist page 1', `/api/events/${big.id}/waitlist?page=1`, { authorization: `Bearer ${access}` }]);
+  if (!explainOnly) {
+    const username = `scale_${randomBytes(4).toString('hex')}`;
+    await call('POST', '/api/register/', { username, password: 'scale password 1', email: `${username}@scale.test` });
+    const { access } = await call('POST', '/api/login/', { username, password: 'scale password 1' });
+    targets.push(['waitlist page 1', `/api/events/${big.id}/waitlist?page=1`, { authorization: `Bearer ${access}` }]);
+  }
 
   const results = [];
-  for (const [name, path, headers] of targets) {
+  for (const [name, path, headers] of explainOnly ? [] : targets) {
     await autocannon({ url: base + path, connections: 4, duration: 1, headers });
     const r = await autocannon({ url: base + path, connections, duration, headers });
     results.push({
@@ -271,6 +285,9 @@ try {
       const [plan] = await db.query(`EXPLAIN ${text}`, [...list.params, 50, offset]);
       explains.push({ name: `${name}, page ${page}`, sql: text, plan });
     }
+    const count = eventCountSql(list);
+    const [plan] = await db.query(`EXPLAIN ${count}`, list.params);
+    explains.push({ name: `${name}, count`, sql: count, plan });
   }
 
   const md = [
@@ -280,7 +297,7 @@ try {
     '|---|---:|---:|---:|---:|---:|',
     ...results.map((r) => `| ${r.name} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.non_2xx} | ${r.errors} |`),
     '',
-    'EXPLAIN of the page-of-ids query of each list, pages 1 and 1,000 (the rows are then read by primary key):',
+    'EXPLAIN of the page-of-ids query of each list, pages 1 and 1,000 (the rows are then read by primary key), and of its count:',
     '',
     ...explains.flatMap((e) => [
       `- ${e.name}: ${e.plan.map((row) => `${row.table} ${row.type} key=${row.key} rows=${row.rows}${row.Extra ? ` (${row.Extra})` : ''}`).join('; ')}`,
@@ -295,9 +312,11 @@ try {
   console.error(error);
   exitCode = 1;
 } finally {
-  server.kill('SIGTERM');
-  await Promise.race([new Promise((resolve) => server.once('exit', resolve)), sleep(10_000)]);
-  if (server.exitCode === null) server.kill('SIGKILL');
+  if (server) {
+    server.kill('SIGTERM');
+    await Promise.race([new Promise((resolve) => server.once('exit', resolve)), sleep(10_000)]);
+    if (server.exitCode === null) server.kill('SIGKILL');
+  }
   await db.end();
   rmSync(scratch, { recursive: true, force: true });
 }

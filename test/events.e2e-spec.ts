@@ -9,6 +9,8 @@ const EVENT_FIELDS = [
   'title',
   'description',
   'date_time',
+  'timezone',
+  'local_date_time',
   'location',
   'status',
   'capacity',

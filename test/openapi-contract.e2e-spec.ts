@@ -23,6 +23,8 @@ const EVENT = {
   title: 'New Event',
   description: 'This is a new event',
   date_time: '2031-02-15T15:00:00Z',
+  timezone: 'America/New_York',
+  local_date_time: '2031-02-15T10:00:00-05:00',
   location: 'New York',
   status: 'active',
   capacity: 100,

@@ -12,6 +12,8 @@ const ORDER_BY: Record<EventOrdering, string> = {
   '-created_at': 'e.created_at DESC, e.id DESC',
   title: 'e.title ASC, e.id ASC',
   '-title': 'e.title DESC, e.id DESC',
+  updated_at: 'e.updated_at ASC, e.id ASC',
+  '-updated_at': 'e.updated_at DESC, e.id DESC',
 };
 
 /** `%`, `_` and the escape character itself match literally in a LIKE pattern. */
@@ -26,6 +28,11 @@ export interface EventListSql {
   order: string;
   /** Whether a filter on `status` lets its index lead. */
   byStatus: boolean;
+  /**
+   * A sync client's list (`updated_since`, or ordered by `updated_at`): read
+   * fresh, never from the list cache, whose page of ids may be a second old.
+   */
+  sync: boolean;
 }
 
 /**
@@ -44,6 +51,9 @@ export function eventListSql(query: ListEventsQueryDto, viewerId: number | undef
   if (query.status) where('e.status = ?', query.status);
   if (query.from) where('e.date_time >= ?', toSqlDateTime(parseZonedDateTime(query.from)!));
   if (query.to) where('e.date_time < ?', toSqlDateTime(parseZonedDateTime(query.to)!));
+  if (query.updated_since) {
+    where('e.updated_at >= ?', toSqlDateTime(parseZonedDateTime(query.updated_since, 'millisecond')!));
+  }
   if (query.upcoming !== undefined) {
     // Event times are whole seconds: comparing with the current second keeps one statement (and total) per second.
     const second = new Date(Math.floor(now.getTime() / 1000) * 1000);
@@ -56,7 +66,13 @@ export function eventListSql(query: ListEventsQueryDto, viewerId: number | undef
   if (query.organizer) {
     where('e.organizer_id = (SELECT id FROM users WHERE username_normalized = ?)', foldCase(query.organizer));
   }
-  return { filter: conditions.join(' AND '), params, order: ORDER_BY[query.ordering], byStatus: Boolean(query.status) };
+  return {
+    filter: conditions.join(' AND '),
+    params,
+    order: ORDER_BY[query.ordering],
+    byStatus: Boolean(query.status),
+    sync: query.updated_since !== undefined || query.ordering.endsWith('updated_at'),
+  };
 }
 
 /**

@@ -10,6 +10,7 @@ export type EventStatus = (typeof EVENT_STATUSES)[number];
 @Index('idx_events_date_time', ['dateTime', 'id', 'status'])
 @Index('idx_events_created_at', ['createdAt', 'id', 'status'])
 @Index('idx_events_title', ['title', 'id', 'status'])
+@Index('idx_events_updated_at', ['updatedAt', 'id', 'status'])
 @Check('chk_events_status', `status IN ('draft', 'active', 'cancelled', 'completed')`)
 @Check('chk_events_capacity', 'capacity >= 1 AND capacity <= 1000000')
 @Check('chk_events_attendees_count', 'attendees_count >= 0 AND attendees_count <= capacity')
@@ -28,6 +29,10 @@ export class Event {
   /** Stored in UTC, to the second. */
   @Column({ type: 'datetime' })
   dateTime: Date;
+
+  /** IANA time zone name; the API also shows `date_time` on its wall clock. */
+  @Column({ type: 'varchar', length: 64, default: 'UTC' })
+  timezone: string;
 
   @Column({ type: 'varchar', length: 255 })
   location: string;
@@ -59,6 +64,7 @@ export class Event {
   @Column({ type: 'datetime', precision: 3 })
   createdAt: Date;
 
+  /** Moves on every change the event's representation shows, its counters included (sync clients poll it). */
   @Column({ type: 'datetime', precision: 3 })
   updatedAt: Date;
 }

@@ -33,7 +33,8 @@ export class EventsController {
 
   /**
    * List events, paginated. Drafts appear only with `mine=true`. A token is
-   * optional (needed for `mine=true`).
+   * optional (needed for `mine=true`). Sync clients poll with `updated_since`
+   * and `ordering=updated_at`.
    */
   @Public()
   @Get()
@@ -62,7 +63,10 @@ export class EventsController {
     return this.events.get(id, viewer);
   }
 
-  /** Replace an event's six fields (organizer only). Read-only fields in the body are ignored. */
+  /**
+   * Replace an event's six fields (organizer only); `timezone` is optional and
+   * kept when left out. Read-only fields in the body are ignored.
+   */
   @Put(':id')
   @ApiOkResponse({ type: EventDto })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415)

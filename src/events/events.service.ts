@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AuthenticatedUser } from '../common/decorators/current-user.decorator.js';
 import { Paginated } from '../common/pagination/paginated.js';
-import { UnauthenticatedException } from '../common/problems/problem.exceptions.js';
+import { InvalidInputException, UnauthenticatedException } from '../common/problems/problem.exceptions.js';
+import { fitsInZone } from '../common/validation/time-zone.js';
 import { parseZonedDateTime } from '../common/validation/zoned-date-time.js';
 import { isMysqlFamily } from '../database/dialect.js';
 import { execute, select, toSqlDateTime } from '../database/sql.js';
@@ -21,6 +22,15 @@ import { Event } from './event.entity.js';
 const EVENT_BY_ID = `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.id = ?`;
 
 const NOT_FOUND = 'No event with this id.';
+
+/** `local_date_time` must be writable: 9999-12-31T20:00:00Z is already the year 10000 in Tokyo. */
+function assertFitsInZone(dateTime: Date, timezone: string, field: 'date_time' | 'timezone'): void {
+  if (!fitsInZone(dateTime, timezone)) {
+    throw new InvalidInputException({
+      [field]: [`date_time must fall before the year 10000 in the event's time zone (${timezone})`],
+    });
+  }
+}
 
 @Injectable()
 export class EventsService {
@@ -40,7 +50,9 @@ export class EventsService {
     const list = eventListSql(query, viewer?.id);
     const manager = this.dataSource.manager;
     const filterKey = `${list.filter}|${list.params.join('|')}`;
-    const total = await this.cache.remember(`total|${filterKey}`, async () => {
+    const remember = <T>(key: string, compute: () => Promise<T>) =>
+      list.sync ? compute() : this.cache.remember(key, compute);
+    const total = await remember(`total|${filterKey}`, async () => {
       const [{ total }] = await select<{ total: number | string }>(manager, eventCountSql(list), list.params);
       return Number(total);
     });
@@ -48,7 +60,7 @@ export class EventsService {
     const ids =
       offset >= total
         ? []
-        : await this.cache.remember(`page|${filterKey}|${list.order}|${query.page_size}|${offset}`, async () => {
+        : await remember(`page|${filterKey}|${list.order}|${query.page_size}|${offset}`, async () => {
             const page = await select<{ id: number }>(
               manager,
               eventPageIdsSql(list, isMysqlFamily(manager.connection)),
@@ -72,10 +84,13 @@ export class EventsService {
   async create(dto: CreateEventDto, caller: AuthenticatedUser): Promise<EventDto> {
     const now = new Date();
     const dateTime = parseZonedDateTime(dto.date_time)!;
+    const timezone = dto.timezone ?? 'UTC';
+    assertFitsInZone(dateTime, timezone, 'date_time');
     const row: Omit<EventRow, 'id'> = {
       title: dto.title,
       description: dto.description ?? '',
       date_time: dateTime,
+      timezone,
       location: dto.location,
       status: dto.status ?? 'active',
       capacity: dto.capacity,
@@ -90,13 +105,14 @@ export class EventsService {
       // Inserted only while the caller's account exists (a token can outlive it).
       execute(
         manager,
-        'INSERT INTO events (title, description, date_time, location, status, capacity, attendees_count, ' +
+        'INSERT INTO events (title, description, date_time, timezone, location, status, capacity, attendees_count, ' +
           'waitlist_count, organizer_id, created_at, updated_at) ' +
-          'SELECT ?, ?, ?, ?, ?, ?, 0, 0, id, ?, ? FROM users WHERE id = ?',
+          'SELECT ?, ?, ?, ?, ?, ?, ?, 0, 0, id, ?, ? FROM users WHERE id = ?',
         [
           row.title,
           row.description,
           toSqlDateTime(dateTime),
+          timezone,
           row.location,
           row.status,
           row.capacity,
@@ -131,11 +147,17 @@ export class EventsService {
         ...(dto.title !== undefined && { title: dto.title }),
         ...(dto.description !== undefined && { description: dto.description }),
         ...(dto.date_time !== undefined && { dateTime: parseZonedDateTime(dto.date_time) }),
+        ...(dto.timezone !== undefined && { timezone: dto.timezone }),
         ...(dto.location !== undefined && { location: dto.location }),
         ...(dto.status !== undefined && { status: dto.status }),
         ...(dto.capacity !== undefined && { capacity: dto.capacity }),
         updatedAt: new Date(),
       };
+      assertFitsInZone(
+        changes.dateTime ?? event.dateTime,
+        changes.timezone ?? event.timezone,
+        dto.date_time !== undefined ? 'date_time' : 'timezone',
+      );
       await manager.update(Event, { id }, changes);
       const promoted = await this.waitlist.promote(manager, id, (changes.capacity ?? 0) - event.attendeesCount);
       return { updated: await this.read(manager, id), promoted };

@@ -17,7 +17,10 @@ const MAX_REMEMBERED = 10_000;
  * everything as soon as it writes an event, so a client sees its own change
  * at once; a change made through another instance shows within a second.
  * (Offset pages shift under concurrent writes anyway: paging through a list
- * was never a snapshot.)
+ * was never a snapshot.) A sync client's list (`updated_since`, or ordered by
+ * `updated_at`) is never served from here: fresh rows in a second-old page
+ * of ids could carry an `updated_at` past a change the page missed, and the
+ * client would step over that change for good.
  */
 @Injectable()
 export class ListCache {

@@ -264,15 +264,16 @@ export class RegistrationsService {
       await manager
         .createQueryBuilder()
         .update(Event)
-        .set(
-          registration.status === 'confirmed'
+        .set({
+          ...(registration.status === 'confirmed'
             ? {
                 attendeesCount: () => 'attendees_count - 1',
                 // One statement: the database checks checked_in_count <= attendees_count after each.
                 ...(registration.checkedInAt !== null && { checkedInCount: () => 'checked_in_count - 1' }),
               }
-            : { waitlistCount: () => 'waitlist_count - 1' },
-        )
+            : { waitlistCount: () => 'waitlist_count - 1' }),
+          updatedAt: new Date(),
+        })
         .where('id = :eventId', { eventId })
         .execute();
       return registration.status === 'confirmed' ? this.waitlist.promote(manager, eventId, 1) : 0;
@@ -310,7 +311,8 @@ export class RegistrationsService {
 
   /**
    * Counts one more seat taken (only while one is free) or one more in the
-   * waitlist, if the event is open: active and still to come. One statement,
+   * waitlist, if the event is open: active and still to come, and moves its
+   * `updated_at` (the counters are part of the event). One statement,
    * which also takes the event's row lock for the rest of the transaction.
    */
   private async claimPlace(
@@ -319,12 +321,13 @@ export class RegistrationsService {
     now: Date,
     place: RegistrationStatus,
   ): Promise<boolean> {
+    const at = toSqlDateTime(now);
     const { affected } = await execute(
       manager,
       place === 'confirmed'
-        ? "UPDATE events SET attendees_count = attendees_count + 1 WHERE id = ? AND status = 'active' AND date_time > ? AND attendees_count < capacity"
-        : "UPDATE events SET waitlist_count = waitlist_count + 1 WHERE id = ? AND status = 'active' AND date_time > ?",
-      [eventId, toSqlDateTime(now)],
+        ? "UPDATE events SET attendees_count = attendees_count + 1, updated_at = ? WHERE id = ? AND status = 'active' AND date_time > ? AND attendees_count < capacity"
+        : "UPDATE events SET waitlist_count = waitlist_count + 1, updated_at = ? WHERE id = ? AND status = 'active' AND date_time > ?",
+      [at, eventId, at],
     );
     return affected > 0;
   }

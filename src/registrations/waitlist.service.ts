@@ -14,8 +14,9 @@ export type PositionedRegistration = Registration & { position: number | null };
 export class WaitlistService {
   /**
    * Moves the oldest waitlisted registrations into free seats, at most
-   * `seats` of them, keeping the event's counters equal to its rows. The
-   * caller holds the event's lock (see `lockEvent`).
+   * `seats` of them, keeping the event's counters equal to its rows (and
+   * moving its `updated_at`). The caller holds the event's lock (see
+   * `lockEvent`).
    */
   async promote(manager: EntityManager, eventId: number, seats: number): Promise<number> {
     if (seats <= 0) return 0;
@@ -27,10 +28,11 @@ export class WaitlistService {
     });
     if (oldest.length === 0) return 0;
     const ids = oldest.map((registration) => registration.id);
+    const now = new Date();
     await manager
       .createQueryBuilder()
       .update(Registration)
-      .set({ status: 'confirmed', promotedAt: new Date() })
+      .set({ status: 'confirmed', promotedAt: now })
       .whereInIds(ids)
       .execute();
     await manager
@@ -39,6 +41,7 @@ export class WaitlistService {
       .set({
         attendeesCount: () => `attendees_count + ${ids.length}`,
         waitlistCount: () => `waitlist_count - ${ids.length}`,
+        updatedAt: now,
       })
       .where('id = :eventId', { eventId })
       .execute();

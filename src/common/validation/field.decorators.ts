@@ -3,6 +3,7 @@ import { ApiHideProperty, ApiProperty, type ApiPropertyOptions } from '@nestjs/s
 import { Transform } from 'class-transformer';
 import { Allow, IsEmail, IsString, registerDecorator, ValidateIf, type ValidationOptions } from 'class-validator';
 import { normalizeEmail } from './case-fold.js';
+import { isTimeZone, MAX_TIME_ZONE_LENGTH, spellTimeZone } from './time-zone.js';
 import { parseZonedDateTime } from './zoned-date-time.js';
 
 /**
@@ -64,6 +65,33 @@ export function ZonedDateTimeField(options: ApiPropertyOptions = {}): PropertyDe
       type: String,
       format: 'date-time',
       example: '2025-02-15T10:00:00Z',
+      ...options,
+    } as ApiPropertyOptions),
+  );
+}
+
+/**
+ * An IANA time zone name the runtime's zone database knows, in any letter
+ * case; a name the database lists is stored as it spells it.
+ */
+export function TimeZoneField(options: ApiPropertyOptions = {}): PropertyDecorator {
+  const validate: PropertyDecorator = (target, propertyName) =>
+    registerDecorator({
+      name: 'isTimeZone',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: `${String(propertyName)} must be an IANA time zone name, such as America/New_York or UTC`,
+      },
+      validator: { validate: isTimeZone },
+    });
+  return applyDecorators(
+    Transform(({ value }) => (typeof value === 'string' ? spellTimeZone(value) : value)),
+    validate,
+    ApiProperty({
+      type: String,
+      maxLength: MAX_TIME_ZONE_LENGTH,
+      example: 'America/New_York',
       ...options,
     } as ApiPropertyOptions),
   );

@@ -51,6 +51,15 @@ describe('parseZonedDateTime', () => {
     expect(parseZonedDateTime(text)).toBeUndefined();
   });
 
+  it.each([
+    ['2025-02-15T10:00:00.987Z', '2025-02-15T10:00:00.987Z'],
+    ['2025-02-15T10:00:00.5+01:00', '2025-02-15T09:00:00.500Z'],
+    ['2025-02-15T10:00:00.123456789Z', '2025-02-15T10:00:00.123Z'],
+    ['2025-02-15T10:00:00Z', '2025-02-15T10:00:00.000Z'],
+  ])('keeps the milliseconds of %s when asked to', (text, utc) => {
+    expect(parseZonedDateTime(text, 'millisecond')?.toISOString()).toBe(utc);
+  });
+
   it('accepts Feb 29 of the leap year 2032', () => {
     expect(iso('2032-02-29T10:00:00Z')).toBe('2032-02-29T10:00:00.000Z');
   });

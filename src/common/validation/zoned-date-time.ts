@@ -10,10 +10,11 @@ function daysInMonth(year: number, month: number): number {
 
 /**
  * Parses an RFC 3339 date-time that carries a zone (`Z` or `±hh:mm`) and
- * names a day that exists, truncated to the second. Naive times, impossible
+ * names a day that exists, truncated to the second (or to the millisecond,
+ * for comparing with `created_at` and `updated_at`). Naive times, impossible
  * dates (`2031-02-30`) and out-of-range years give `undefined`.
  */
-export function parseZonedDateTime(value: unknown): Date | undefined {
+export function parseZonedDateTime(value: unknown, precision: 'second' | 'millisecond' = 'second'): Date | undefined {
   if (typeof value !== 'string') return undefined;
   const match = RFC3339.exec(value);
   if (!match) return undefined;
@@ -29,7 +30,8 @@ export function parseZonedDateTime(value: unknown): Date | undefined {
   }
   const instant = Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * 60_000;
   if (instant < MIN_INSTANT || instant > MAX_INSTANT) return undefined;
-  return new Date(instant);
+  const milliseconds = precision === 'millisecond' ? Number((match[7] ?? '.').slice(1, 4).padEnd(3, '0')) : 0;
+  return new Date(instant + milliseconds);
 }
 
 /** `2025-02-15T10:00:00Z`: how the API writes `date_time`. */

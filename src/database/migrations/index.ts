@@ -1,6 +1,7 @@
 import { InitialSchema1764201600000 } from './1764201600000-initial-schema.js';
 import { Registrations1764288000000 } from './1764288000000-registrations.js';
 import { CoveringListIndexes1764374400000 } from './1764374400000-covering-list-indexes.js';
+import { EventTimeZonesAndSync1764464400000 } from './1764464400000-event-time-zones-and-sync.js';
 import { IdempotencyKeys1764475200000 } from './1764475200000-idempotency-keys.js';
 import { CheckIn1764547200000 } from './1764547200000-check-in.js';
 
@@ -9,6 +10,7 @@ export const MIGRATIONS = [
   InitialSchema1764201600000,
   Registrations1764288000000,
   CoveringListIndexes1764374400000,
+  EventTimeZonesAndSync1764464400000,
   IdempotencyKeys1764475200000,
   CheckIn1764547200000,
 ];

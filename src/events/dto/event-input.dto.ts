@@ -1,6 +1,13 @@
 import { ApiProperty, IntersectionType, OmitType, PartialType, PickType } from '@nestjs/swagger';
 import { IsIn, IsInt, IsNotEmpty, IsString, Max, Min } from 'class-validator';
-import { MaxChars, ReadOnlyField, Trim, ZonedDateTimeField } from '../../common/validation/field.decorators.js';
+import {
+  MaxChars,
+  Optional,
+  ReadOnlyField,
+  TimeZoneField,
+  Trim,
+  ZonedDateTimeField,
+} from '../../common/validation/field.decorators.js';
 import { EVENT_STATUSES, type EventStatus } from '../event.entity.js';
 
 export const MAX_CAPACITY = 1_000_000;
@@ -18,7 +25,7 @@ class EventReadOnlyFields {
   @ReadOnlyField() local_date_time?: unknown;
 }
 
-/** PUT: the six fields of the seed's payload, all required. */
+/** PUT: the six fields of the seed's payload, all required, and the optional `timezone`. */
 export class ReplaceEventDto extends EventReadOnlyFields {
   /**
    * 1–200 characters, trimmed; not blank.
@@ -68,9 +75,18 @@ export class ReplaceEventDto extends EventReadOnlyFields {
   @Min(1)
   @IsInt()
   capacity: number;
+
+  /**
+   * The event's IANA time zone (`America/New_York`, `Europe/Lisbon`, `UTC`), in
+   * any letter case; `local_date_time` shows `date_time` on its clock. Optional:
+   * a new event is in `UTC`, and a PUT or PATCH without it keeps the zone.
+   */
+  @Optional()
+  @TimeZoneField()
+  timezone?: string;
 }
 
-/** POST: `description` defaults to empty and `status` to `active`. */
+/** POST: `description` defaults to empty, `status` to `active` and `timezone` to `UTC`. */
 export class CreateEventDto extends IntersectionType(
   OmitType(ReplaceEventDto, ['description', 'status'] as const),
   PartialType(PickType(ReplaceEventDto, ['description', 'status'] as const), { skipNullProperties: false }),

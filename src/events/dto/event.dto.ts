@@ -1,3 +1,4 @@
+import { formatInZone } from '../../common/validation/time-zone.js';
 import { formatToSecond } from '../../common/validation/zoned-date-time.js';
 import { fromSqlDateTime } from '../../database/sql.js';
 import { EVENT_STATUSES, type EventStatus } from '../event.entity.js';
@@ -14,6 +15,15 @@ export class EventDto {
   /** UTC, to the second. @example "2025-02-15T10:00:00Z" */
   @ApiProperty({ format: 'date-time' })
   date_time: string;
+  /** The event's IANA time zone (`UTC` unless one was given). @example "America/New_York" */
+  timezone: string;
+  /**
+   * `date_time` on the wall clock of `timezone`, to the second, with its
+   * offset: `+00:00` in UTC, never `Z`. The same instant as `date_time`.
+   * @example "2025-02-15T05:00:00-05:00"
+   */
+  @ApiProperty({ format: 'date-time' })
+  local_date_time: string;
   /** @example "New York" */
   location: string;
   @ApiProperty({ enum: EVENT_STATUSES, example: 'active' })
@@ -33,7 +43,12 @@ export class EventDto {
   /** UTC, to the millisecond. @example "2025-01-09T14:21:56.113Z" */
   @ApiProperty({ format: 'date-time' })
   created_at: string;
-  /** UTC, to the millisecond. @example "2025-01-09T14:21:56.113Z" */
+  /**
+   * UTC, to the millisecond. Moves whenever anything shown here changes,
+   * the counters included (registrations, cancellations, promotions); see
+   * `updated_since` on the list.
+   * @example "2025-01-09T14:21:56.113Z"
+   */
   @ApiProperty({ format: 'date-time' })
   updated_at: string;
   /** The organizer's username. @example "user1" */
@@ -49,6 +64,7 @@ export interface EventRow {
   title: string;
   description: string;
   date_time: Date | string;
+  timezone: string;
   location: string;
   status: EventStatus;
   capacity: number;
@@ -67,16 +83,19 @@ export interface EventRow {
  * event of the organizer to find a page of 50).
  */
 export const EVENT_COLUMNS =
-  'e.id, e.title, e.description, e.date_time, e.location, e.status, e.capacity, e.attendees_count, ' +
+  'e.id, e.title, e.description, e.date_time, e.timezone, e.location, e.status, e.capacity, e.attendees_count, ' +
   'e.waitlist_count, e.organizer_id, e.created_at, e.updated_at, ' +
   '(SELECT u.username FROM users u WHERE u.id = e.organizer_id) AS organizer';
 
 export function toEventDto(row: EventRow): EventDto {
+  const dateTime = fromSqlDateTime(row.date_time);
   return {
     id: row.id,
     title: row.title,
     description: row.description,
-    date_time: formatToSecond(fromSqlDateTime(row.date_time)),
+    date_time: formatToSecond(dateTime),
+    timezone: row.timezone,
+    local_date_time: formatInZone(dateTime, row.timezone),
     location: row.location,
     status: row.status,
     capacity: row.capacity,

@@ -5,7 +5,16 @@ import { PageQueryDto } from '../../common/pagination/page-query.dto.js';
 import { IsZonedDateTime, Optional, QueryBoolean, Trim } from '../../common/validation/field.decorators.js';
 import { EVENT_STATUSES, type EventStatus } from '../event.entity.js';
 
-export const EVENT_ORDERINGS = ['date_time', '-date_time', 'created_at', '-created_at', 'title', '-title'] as const;
+export const EVENT_ORDERINGS = [
+  'date_time',
+  '-date_time',
+  'created_at',
+  '-created_at',
+  'title',
+  '-title',
+  'updated_at',
+  '-updated_at',
+] as const;
 export type EventOrdering = (typeof EVENT_ORDERINGS)[number];
 
 /** An unencoded `+` in a query string arrives as a space: read `…T10:00:00 01:00` as `…T10:00:00+01:00`. */
@@ -50,6 +59,17 @@ export class ListEventsQueryDto extends PageQueryDto {
   @MaxLength(150)
   @IsString()
   organizer?: string;
+
+  /**
+   * Sync: events whose `updated_at` is at or after this instant (RFC 3339
+   * with a zone, read to the millisecond). Send back the `updated_at` of the
+   * last event received, with `ordering=updated_at`.
+   */
+  @Optional()
+  @RestorePlusInOffset()
+  @IsZonedDateTime()
+  @ApiProperty({ type: String, format: 'date-time', required: false, example: '2025-01-09T14:21:56.113Z' })
+  updated_since?: string;
 
   /** `true`: only the caller's events, drafts included (needs a token). */
   @Optional()
