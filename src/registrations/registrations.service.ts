@@ -26,6 +26,7 @@ import {
 } from './dto/registration.dto.js';
 import { Registration, type RegistrationStatus } from './registration.entity.js';
 import { type PositionedRegistration, WaitlistService } from './waitlist.service.js';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 
 const EVENT_NOT_FOUND = 'No event with this id.';
 
@@ -62,6 +63,7 @@ export class RegistrationsService {
     private readonly transactions: TransactionRunner,
     private readonly waitlist: WaitlistService,
     private readonly metrics: RegistrationMetrics,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   /**
@@ -78,6 +80,8 @@ export class RegistrationsService {
     const { token, hash } = newCancelToken();
     const registration = await this.counted(
       this.transactions.run(async (manager) => {
+        // Read before the event's row lock is taken, so as not to lengthen the wait of other registrations.
+        const webhooks = await this.outbox.forEvent(manager, eventId);
         const now = new Date();
         let status: RegistrationStatus = 'confirmed';
         if (!(await this.claimPlace(manager, eventId, now, 'confirmed'))) {
@@ -111,7 +115,9 @@ export class RegistrationsService {
           createdAt: now,
           promotedAt: null,
         });
-        return this.positioned(manager, created);
+        const positioned = await this.positioned(manager, created);
+        await webhooks.record('registration.created', () => toRegistrationDto(positioned));
+        return positioned;
       }),
     );
     return {
@@ -227,8 +233,13 @@ export class RegistrationsService {
    */
   async cancel(eventId: number, registrationId: number, credentials: RegistrationCredentials): Promise<void> {
     const promoted = await this.transactions.run(async (manager) => {
+      const webhooks = await this.outbox.forEvent(manager, eventId);
       const event = await lockEvent(manager, eventId);
       const registration = await this.authorised(manager, event, registrationId, credentials);
+      // As it was: a waitlisted registration's position is counted before its row goes.
+      const cancelled = webhooks.wants('registration.cancelled')
+        ? toRegistrationDto(await this.positioned(manager, registration))
+        : undefined;
       await manager.delete(Registration, { id: registration.id });
       await manager
         .createQueryBuilder()
@@ -240,7 +251,8 @@ export class RegistrationsService {
         )
         .where('id = :eventId', { eventId })
         .execute();
-      return registration.status === 'confirmed' ? this.waitlist.promote(manager, eventId, 1) : 0;
+      if (cancelled) await webhooks.record('registration.cancelled', cancelled);
+      return registration.status === 'confirmed' ? this.waitlist.promote(manager, eventId, 1, webhooks) : 0;
     });
     this.metrics.promoted(promoted);
   }
