@@ -11,7 +11,7 @@ import {
   type ValidationOptions,
 } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination/page-query.dto.js';
-import { Optional } from '../../common/validation/field.decorators.js';
+import { Optional, ReadOnlyField } from '../../common/validation/field.decorators.js';
 import { fromSqlDateTime } from '../../database/sql.js';
 import {
   DELIVERY_STATUSES,
@@ -66,7 +66,16 @@ function WebhookUrlField(options?: ValidationOptions): PropertyDecorator {
   );
 }
 
-export class CreateWebhookDto {
+/** Fields the API returns for an endpoint: accepted and ignored in a body (the secret is not among them: it cannot be chosen). */
+class WebhookReadOnlyFields {
+  @ReadOnlyField() id?: unknown;
+  @ReadOnlyField() status?: unknown;
+  @ReadOnlyField() created_at?: unknown;
+  @ReadOnlyField() disabled_at?: unknown;
+  @ReadOnlyField() disabled_reason?: unknown;
+}
+
+export class CreateWebhookDto extends WebhookReadOnlyFields {
   /**
    * Where deliveries are POSTed: `http://` or `https://`, without credentials,
    * at most 2,048 characters. By default its host must resolve to public
