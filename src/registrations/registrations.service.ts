@@ -13,6 +13,7 @@ import { TransactionRunner } from '../database/transaction.runner.js';
 import { isVisibleTo, lockEvent } from '../events/event-access.js';
 import { Event, type EventStatus } from '../events/event.entity.js';
 import { RegistrationMetrics } from '../metrics/registration-metrics.js';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { cancelTokenMatches, newCancelToken } from './cancel-token.js';
 import type { ListRegistrationsQueryDto } from './dto/list-registrations-query.dto.js';
 import type { RegisterForEventDto } from './dto/register-for-event.dto.js';
@@ -26,7 +27,6 @@ import {
 } from './dto/registration.dto.js';
 import { Registration, type RegistrationStatus } from './registration.entity.js';
 import { type PositionedRegistration, WaitlistService } from './waitlist.service.js';
-import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 
 const EVENT_NOT_FOUND = 'No event with this id.';
 
