@@ -19,13 +19,15 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { operationsConfig } from './config/operations.config.js';
 import { RegistrationsModule } from './registrations/registrations.module.js';
 import { UsersModule } from './users/users.module.js';
+import { webhooksConfig } from './config/webhooks.config.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({
   imports: [
     ConfigModule.forRoot({
       isGlobal: true,
       ignoreEnvFile: true,
-      load: [appConfig, databaseConfig, authConfig, securityConfig, operationsConfig],
+      load: [appConfig, databaseConfig, authConfig, securityConfig, operationsConfig, webhooksConfig],
     }),
     LoggingModule,
     MetricsModule,
@@ -38,6 +40,7 @@ import { UsersModule } from './users/users.module.js';
     AuthModule,
     EventsModule,
     RegistrationsModule,
+    WebhooksModule,
     HealthModule,
   ],
   providers: [

@@ -374,6 +374,38 @@ const checkInTarget = (method: 'post' | 'delete', which: 'published' | 'draft') 
     },
   });
 
+/** The owner's webhook endpoints, as they read them. */
+async function webhooksOf(user: TestUser) {
+  const res = await call('get', '/api/webhooks/?page_size=200', user.access);
+  expect(res.status, res.text).toBe(200);
+  return res.body as { id: number }[];
+}
+
+/** An endpoint of the owner's (at a closed local port: the test app sends nothing). */
+async function ownWebhook(s: Scenario, events = ['event.updated']): Promise<{ id: number; secret: string }> {
+  const res = await call('post', '/api/webhooks/', s.owner.access).send({
+    url: `http://127.0.0.1:9/${unique('hook')}`,
+    events,
+  });
+  expect(res.status, res.text).toBe(201);
+  return res.body as { id: number; secret: string };
+}
+
+const webhookRead = (suffix: '' | 'deliveries/') =>
+  target({
+    arrange: async (s) => {
+      const webhook = await ownWebhook(s, ['registration.created']);
+      if (suffix) await registerFor((await published(s)).id);
+      return { s, webhook };
+    },
+    send: ({ webhook }, token) => call('get', `/api/webhooks/${webhook.id}/${suffix}`, token),
+    succeeded: (res, { webhook }) => {
+      expect(res.text).not.toContain(webhook.secret);
+      if (suffix) expect(res.body).toMatchObject([{ type: 'registration.created', status: 'pending' }]);
+      else expect(res.body).toMatchObject({ id: webhook.id, events: ['registration.created'] });
+    },
+  });
+
 const TARGETS = {
   'POST /api/register/': target({
     arrange: async (s) => {
@@ -562,6 +594,38 @@ const TARGETS = {
   'DELETE /api/events/:id/registrations/:rid/check-in/ (published)': checkInTarget('delete', 'published'),
   'DELETE /api/events/:id/registrations/:rid/check-in/ (draft)': checkInTarget('delete', 'draft'),
 
+  'POST /api/webhooks/': target({
+    arrange: async (s) => ({ s, body: { url: `http://127.0.0.1:9/${unique('hook')}`, events: ['event.updated'] } }),
+    send: ({ body }, token) => call('post', '/api/webhooks/', token).send(body),
+    state: ({ s }) => webhooksOf(s.owner),
+    succeeded: async (res, { body }, caller) => {
+      expect(res.body).toMatchObject({ ...body, status: 'active', secret: expect.stringMatching(/^whsec_/) });
+      // Any user may create one; it is the caller's.
+      expect((await webhooksOf(caller!)).map((webhook) => webhook.id)).toEqual([res.body.id]);
+    },
+  }),
+
+  'GET /api/webhooks/': target({
+    arrange: async (s) => ({ s, webhook: await ownWebhook(s) }),
+    send: (_c, token) => call('get', '/api/webhooks/', token),
+    succeeded: (res, { s, webhook }, caller) => {
+      expect(idsOf(res)).toEqual(caller?.id === s.owner.id ? [webhook.id] : []);
+    },
+  }),
+
+  'GET /api/webhooks/:id/': webhookRead(''),
+  'GET /api/webhooks/:id/deliveries/': webhookRead('deliveries/'),
+
+  'DELETE /api/webhooks/:id/': target({
+    arrange: async (s) => ({ s, webhook: await ownWebhook(s) }),
+    send: ({ webhook }, token) => call('delete', `/api/webhooks/${webhook.id}/`, token),
+    state: ({ s }) => webhooksOf(s.owner),
+    succeeded: async (res, { s }) => {
+      expect(res.body).toEqual({ detail: 'Webhook endpoint deleted' });
+      expect(await webhooksOf(s.owner)).toEqual([]);
+    },
+  }),
+
   'GET /api/health': target({
     arrange: async (s) => ({ s }),
     send: (_c, token) => call('get', '/api/health', token),
@@ -627,13 +691,20 @@ const MATRIX: Row[] = [
   ['POST /api/events/:id/registrations/:rid/check-in/ (draft)',        401,       404,        404,       401,     401,     401],
   ['DELETE /api/events/:id/registrations/:rid/check-in/ (published)',  401,       403,        200,       401,     401,     401],
   ['DELETE /api/events/:id/registrations/:rid/check-in/ (draft)',      401,       404,        404,       401,     401,     401],
+
+  ['POST /api/webhooks/',                                  401,       201,        201,       401,     401,     401],
+  ['GET /api/webhooks/',                                   401,       200,        200,       401,     401,     401],
+  ['GET /api/webhooks/:id/',                               401,       404,        200,       401,     401,     401],
+  ['DELETE /api/webhooks/:id/',                            401,       404,        200,       401,     401,     401],
+  ['GET /api/webhooks/:id/deliveries/',                    401,       404,        200,       401,     401,     401],
   ['GET /api/health',                                      200,       200,        200,       200,     200,     200],
   ['GET /api/metrics',                                     200,       200,        200,       200,     200,     200],
   ['GET /api/docs-json',                                   200,       200,        200,       200,     200,     200],
 ];
 
 beforeAll(async () => {
-  t = await startApp();
+  // Webhook URLs at a closed local port: accepted, and never called (the test app runs no webhook worker).
+  t = await startApp({ WEBHOOK_ALLOW_PRIVATE: 'true' });
 });
 afterAll(() => t?.close());
 

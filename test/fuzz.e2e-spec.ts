@@ -836,7 +836,8 @@ describe('fuzzing every endpoint', () => {
 
   beforeAll(async () => {
     // Long-lived access tokens: they must outlive every run and every shrink.
-    t = await startApp({ JWT_ACCESS_TTL: '2h' });
+    // Webhook URLs are then checked for their form only (no DNS): the test app runs no webhook worker.
+    t = await startApp({ JWT_ACCESS_TTL: '2h', WEBHOOK_ALLOW_PRIVATE: 'true' });
     db = t.app.get(DataSource);
   });
   afterAll(() => t.close());
@@ -2449,6 +2450,334 @@ describe('fuzzing every endpoint', () => {
       const ids = (res.body as { id: number }[]).map((row) => row.id);
       expect(ids.length, what).toBe(Math.max(0, Math.min(pageSize, mine.length - (page - 1) * pageSize)));
       for (const id of ids) expect(mine, what).toContain(id);
+    });
+  }, 180_000);
+
+  // ------------------------------------------------------------ webhooks
+
+  const WEBHOOK_TYPES = [
+    'registration.created',
+    'registration.cancelled',
+    'registration.promoted',
+    'registration.checked_in',
+    'event.updated',
+    'event.cancelled',
+    'event.deleted',
+  ];
+
+  /** An independent reading of the URL rule: an absolute http(s) URL (WHATWG), no credentials, no spaces or controls, 2,048 characters at most as stored. */
+  function webhookUrlVerdict(value: string): Verdict {
+    // eslint-disable-next-line no-control-regex -- control characters are what is judged here
+    if (/[\s\u0000-\u001f\u007f]/.test(value)) return false;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return false;
+    }
+    if (!['http:', 'https:'].includes(url.protocol) || url.username || url.password) return false;
+    return [...url.href].length <= 2048;
+  }
+
+  it('POST /api/webhooks/: any body is a 201 that reads back, or a 4xx problem that creates nothing', async () => {
+    const label = 'POST /api/webhooks/';
+    const owner = await createUser(t.http);
+    const endpoints = () => countOf('SELECT COUNT(*) AS n FROM webhook_endpoints WHERE user_id = ?', [owner.id]);
+
+    const urlField: fc.Arbitrary<Field> = fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc
+          .record({
+            scheme: fc.constantFrom('http', 'https', 'HTTPS'),
+            host: fc.constantFrom(
+              '127.0.0.1',
+              'hooks.example.com',
+              'HOOKS.Example.COM',
+              '[::1]',
+              '[2001:DB8::1]',
+              'bücher.example',
+              '0x7f.1',
+              'localhost',
+            ),
+            port: fc.constantFrom('', ':8080', ':1', ':65535', ':65536', ':0'),
+            path: fc.string({ unit: fc.constantFrom(...'abcXYZ019-._~/%é😀?=&#'), maxLength: 40 }),
+          })
+          .map(({ scheme, host, port, path }) => {
+            const value = `${scheme}://${host}${port}/${path}`;
+            return stringField(value, webhookUrlVerdict(value));
+          }),
+      },
+      {
+        weight: 2,
+        arbitrary: fc
+          .constantFrom(
+            'ftp://hooks.example/x',
+            'javascript:alert(1)',
+            'file:///etc/passwd',
+            'data:text/plain,x',
+            'mailto:a@hooks.example',
+            'ws://hooks.example/x',
+            '//hooks.example/x',
+            '/relative',
+            'hooks.example/x',
+            'http://',
+            'http:///x',
+            'http://user:pw@hooks.example/',
+            'http://user@hooks.example/',
+            'http://hooks.example/a b',
+            ' http://hooks.example/',
+            'http://hooks.example/\u0000',
+            'http://hooks.example/\t',
+            'http://hooks.example:99999/',
+            'http://[::1/',
+            'http://exa mple.com/',
+            '',
+            `http://hooks.example/${'a'.repeat(2026)}`,
+            `http://hooks.example/${'a'.repeat(2027)}`,
+            `http://hooks.example/${'é'.repeat(400)}`,
+          )
+          .map((value) => stringField(value, webhookUrlVerdict(value))),
+      },
+      {
+        weight: 1,
+        arbitrary: anyString(100).map((value) => stringField(value, webhookUrlVerdict(value) === false ? false : null)),
+      },
+      { weight: 1, arbitrary: notAString.map((text): Field => ({ text, ok: false })) },
+    );
+
+    const eventsField: fc.Arbitrary<Field> = fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc
+          .shuffledSubarray(WEBHOOK_TYPES, { minLength: 1 })
+          .map((types): Field => ({ text: JSON.stringify(types), ok: true })),
+      },
+      {
+        weight: 2,
+        arbitrary: fc
+          .constantFrom(
+            '[]',
+            '["event.updated","event.updated"]',
+            '["Event.Updated"]',
+            '["event.updated "]',
+            '["registration.*"]',
+            '["event.updated",null]',
+            '["event.updated",1]',
+            '[["event.updated"]]',
+            '"event.updated"',
+            '{"0":"event.updated"}',
+            JSON.stringify([...WEBHOOK_TYPES, 'event.updated']),
+          )
+          .map((text): Field => ({ text, ok: false })),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.array(anyString(30), { minLength: 1, maxLength: 3 }).map((values): Field => ({
+          text: JSON.stringify(values),
+          ok: values.every((value) => WEBHOOK_TYPES.includes(value)) && new Set(values).size === values.length,
+        })),
+      },
+      { weight: 1, arbitrary: notAString.map((text): Field => ({ text, ok: false })) },
+    );
+
+    const READ_ONLY_WEBHOOK_EXTRAS: Extra[] = [
+      { key: 'id', text: '999999', ok: true },
+      { key: 'status', text: '"disabled"', ok: true },
+      { key: 'created_at', text: '{}', ok: true },
+      { key: 'disabled_at', text: 'null', ok: true },
+      { key: 'disabled_reason', text: '[]', ok: true },
+      { key: 'secret', text: '"whsec_chosen"', ok: false },
+    ];
+
+    const bodies: fc.Arbitrary<BodyCase> = fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc
+          .record({
+            url: maybe(urlField, 12),
+            events: maybe(eventsField, 12),
+            extras: extrasArbitrary([...READ_ONLY_WEBHOOK_EXTRAS, ...UNKNOWN_EXTRAS]),
+          })
+          .map(({ extras, ...fields }) => objectBody(fields, extras, ['url', 'events'])),
+      },
+      {
+        weight: 3,
+        arbitrary: fc
+          .record({
+            url: notInvalid(urlField),
+            events: notInvalid(eventsField),
+            extras: extrasArbitrary(READ_ONLY_WEBHOOK_EXTRAS.filter((extra) => extra.ok)),
+          })
+          .map(({ extras, ...fields }) => objectBody(fields, extras, ['url', 'events'])),
+      },
+      { weight: 1, arbitrary: rawBody },
+    );
+
+    await runProperty([label], bodies, 200, async (body) => {
+      const before = await endpoints();
+      const rendered = render(body);
+      const res = await send(t.http.post('/api/webhooks/').set(bearer(owner.access)), rendered);
+      tally(label, res.status);
+      const what = `POST /api/webhooks/ ${show(rendered.payload)}`;
+      expectWellFormed(res, what);
+      expectVerdict(res, body.ok, what, [201]);
+      const after = await endpoints();
+      if (res.status !== 201) {
+        expect(after, `a refused create made an endpoint: ${what}`).toBe(before);
+        return;
+      }
+      expect(after, `one endpoint more: ${what}`).toBe(before + 1);
+      const sent = rendered.values ?? {};
+      const { secret, ...endpoint } = res.body as Record<string, unknown>;
+      expect(secret, what).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+      expect(endpoint, `the 201 body: ${what}`).toMatchObject({
+        url: new URL(sent.url as string).href,
+        events: sent.events,
+        status: 'active',
+        disabled_at: null,
+      });
+      const read = await t.http.get(`/api/webhooks/${endpoint.id as number}/`).set(bearer(owner.access));
+      expect(read.status, read.text).toBe(200);
+      expect(read.body, `the endpoint reads back differently from the 201 answer: ${what}`).toEqual(endpoint);
+      // Under the cap of 10 for the next case.
+      expect((await t.http.delete(`/api/webhooks/${endpoint.id as number}/`).set(bearer(owner.access))).status).toBe(
+        200,
+      );
+    });
+  }, 180_000);
+
+  it('webhook paths and lists: any :id, page, page_size and status is answered without a 5xx, and a stranger changes nothing', async () => {
+    const owner = await createUser(t.http);
+    const stranger = await createUser(t.http);
+    const created = await t.http
+      .post('/api/webhooks/')
+      .set(bearer(owner.access))
+      .send({ url: 'http://127.0.0.1:9/fuzz', events: ['registration.created'] });
+    expect(created.status, created.text).toBe(201);
+    const webhookId = created.body.id as number;
+    // Three deliveries, left pending (the test app sends nothing).
+    const event = await createEvent(t.http, owner, { date_time: FUTURE });
+    for (let i = 0; i < 3; i++) await register(event.id);
+    const state = async () => ({
+      endpoints: await countOf('SELECT COUNT(*) AS n FROM webhook_endpoints WHERE user_id = ?', [owner.id]),
+      deliveries: await countOf('SELECT COUNT(*) AS n FROM webhook_deliveries WHERE endpoint_id = ?', [webhookId]),
+    });
+    expect(await state()).toEqual({ endpoints: 1, deliveries: 3 });
+
+    type Op = {
+      label: string;
+      method: 'get' | 'delete';
+      suffix: '/' | '/deliveries/';
+      auth: 'owner' | 'stranger';
+      /** The status when :id is the endpoint and the query is valid. */
+      target: number;
+    };
+    const ops: Op[] = [
+      { label: 'GET /api/webhooks/:id/', method: 'get', suffix: '/', auth: 'owner', target: 200 },
+      { label: 'GET /api/webhooks/:id/', method: 'get', suffix: '/', auth: 'stranger', target: 404 },
+      { label: 'DELETE /api/webhooks/:id/', method: 'delete', suffix: '/', auth: 'stranger', target: 404 },
+      { label: 'GET /api/webhooks/:id/deliveries/', method: 'get', suffix: '/deliveries/', auth: 'owner', target: 200 },
+      {
+        label: 'GET /api/webhooks/:id/deliveries/',
+        method: 'get',
+        suffix: '/deliveries/',
+        auth: 'stranger',
+        target: 404,
+      },
+    ];
+    const KEYS: Record<string, fc.Arbitrary<string>> = {
+      page: queryValue(pageQuery),
+      page_size: queryValue(pageQuery),
+      status: queryValue(fc.oneof(fc.constantFrom('pending', 'delivered', 'failed', 'PENDING', ''), anyString(20))),
+      ['__proto__']: queryValue(anyString(10)),
+      unknown: queryValue(anyString(10)),
+    };
+    const cases = fc.record({
+      target: fc.oneof(
+        {
+          weight: 4,
+          arbitrary: fc.record({
+            op: fc.constantFrom(...ops),
+            // Half on the endpoint itself, so that the queries reach it.
+            id: fc.oneof(fc.constant(ID_TEMPLATES[0]), fc.constantFrom(...ID_TEMPLATES)),
+          }),
+        },
+        { weight: 1, arbitrary: fc.constant<'list'>('list') },
+      ),
+      pairs: fc.array(
+        fc.constantFrom(...Object.keys(KEYS)).chain((key) => KEYS[key].map((value): [string, string] => [key, value])),
+        { maxLength: 3 },
+      ),
+    });
+    const labels = ['GET /api/webhooks/', ...new Set(ops.map((op) => `${op.label} (id path)`))];
+
+    await runProperty(labels, cases, 240, async ({ target, pairs }) => {
+      const before = await state();
+      const decoded = new Map<string, string[]>();
+      for (const [key, value] of pairs) decoded.set(key, [...(decoded.get(key) ?? []), decodeQueryValue(value)]);
+      const deliveriesList = target !== 'list' && target.op.suffix === '/deliveries/';
+      const known = deliveriesList ? ['page', 'page_size', 'status'] : target === 'list' ? ['page', 'page_size'] : [];
+      const verdicts: Verdict[] = [];
+      for (const [key, values] of decoded) {
+        if (!known.includes(key)) continue;
+        if (values.length > 1) verdicts.push(false);
+        else if (key === 'status') verdicts.push(['pending', 'delivered', 'failed'].includes(values[0]));
+        else verdicts.push(integerVerdict(values[0], key === 'page' ? 10_000_000 : 200));
+      }
+      const ok = combine(...verdicts);
+      const single = (key: string) => (decoded.get(key)?.length === 1 ? decoded.get(key)![0] : undefined);
+      const query = queryText(pairs);
+
+      const label = target === 'list' ? 'GET /api/webhooks/' : `${target.op.label} (id path)`;
+      const path =
+        target === 'list'
+          ? `/api/webhooks/?${query}`
+          : `/api/webhooks/${fillId(target.id.template, webhookId)}${target.op.suffix}?${query}`;
+      const method = target === 'list' ? 'get' : target.op.method;
+      const auth = target === 'list' || target.op.auth === 'owner' ? owner : stranger;
+      const res = await t.http[method](path).set(bearer(auth.access));
+      tally(label, res.status);
+      const what = `${method.toUpperCase()} ${clip(path, 200)}${target === 'list' ? '' : ` (${target.id.kind}, ${target.op.auth})`}`;
+      expectWellFormed(res, what);
+      if (target === 'list') {
+        if (ok === false) expect(res.status, what).toBe(400);
+        else if (ok === true) expect(res.status, `${what}\n${clip(res.text)}`).toBe(200);
+      } else {
+        // The query is validated before the endpoint is looked up.
+        const expected = deliveriesList && ok === false ? 400 : target.op.target;
+        const options = deliveriesList && ok === null ? [expected, 400] : [expected];
+        const allowed =
+          target.id.kind === 'target' ? options : target.id.kind === 'maybe' ? [...options, 400, 404] : [400, 404];
+        expect(allowed, `${what}\n  -> ${res.status} ${clip(res.text)}`).toContain(res.status);
+      }
+      expect(await state(), `the endpoint or its deliveries changed after: ${what}\n  -> ${res.status}`).toEqual(
+        before,
+      );
+      if (res.status !== 200) return;
+
+      const page = Number(single('page') ?? 1);
+      const pageSize = Number(single('page_size') ?? 50);
+      if (target === 'list') {
+        expect(res.headers['x-total-count'], what).toBe('1');
+        expect(
+          (res.body as { id: number }[]).map((item) => item.id),
+          what,
+        ).toEqual(page === 1 ? [webhookId] : []);
+      } else if (deliveriesList) {
+        const status = single('status');
+        const total = status === undefined || status === 'pending' ? 3 : 0;
+        expect(res.headers['x-total-count'], what).toBe(String(total));
+        expect((res.body as unknown[]).length, what).toBe(
+          Math.max(0, Math.min(pageSize, total - (page - 1) * pageSize)),
+        );
+        for (const delivery of res.body as Record<string, unknown>[]) {
+          expect(delivery, what).toMatchObject({ type: 'registration.created', status: 'pending', event_id: event.id });
+        }
+      } else {
+        expect(res.body, what).toMatchObject({ id: webhookId });
+        expect(res.text, `the secret in a later answer: ${what}`).not.toContain(created.body.secret as string);
+      }
     });
   }, 180_000);
 });

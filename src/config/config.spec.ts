@@ -5,9 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appConfig } from './app.config.js';
 import { readAuthConfig } from './auth.config.js';
 import { readDatabaseConfig } from './database.config.js';
-import { parseDurationSeconds } from './duration.js';
+import { parseDurationMs, parseDurationSeconds } from './duration.js';
 import { readOperationsConfig } from './operations.config.js';
 import { readSecurityConfig } from './security.config.js';
+import { readWebhooksConfig } from './webhooks.config.js';
 
 /** 32 random-looking bytes: long enough, and nothing like a placeholder. */
 const GOOD_SECRET = 'q8Vw3nZr5Kx1Lm7Tb9Hd2Jf4Pg6Sa0Ce';
@@ -259,5 +260,62 @@ describe('readOperationsConfig', () => {
     [{ SHUTDOWN_TIMEOUT: 'soon' }, 'SHUTDOWN_TIMEOUT must be a duration'],
   ])('refuses %j, naming the variable', (env, message) => {
     expect(() => readOperationsConfig(env)).toThrow(message);
+  });
+});
+
+describe('readWebhooksConfig', () => {
+  it('defaults to public addresses only, a 1 s poll, retries from 10 s for 24 h', () => {
+    expect(readWebhooksConfig({})).toEqual({
+      workerEnabled: true,
+      allowPrivateAddresses: false,
+      pollIntervalMs: 1_000,
+      retryBaseMs: 10_000,
+      retryWindowMs: 86_400_000,
+    });
+  });
+
+  it('reads WEBHOOK_ALLOW_PRIVATE, WEBHOOK_POLL_INTERVAL (ms allowed), WEBHOOK_RETRY_BASE_MS, WEBHOOK_RETRY_WINDOW and WEBHOOK_WORKER', () => {
+    expect(
+      readWebhooksConfig({
+        WEBHOOK_ALLOW_PRIVATE: 'true',
+        WEBHOOK_POLL_INTERVAL: '50ms',
+        WEBHOOK_RETRY_BASE_MS: '25',
+        WEBHOOK_RETRY_WINDOW: '2h',
+        WEBHOOK_WORKER: 'off',
+      }),
+    ).toEqual({
+      workerEnabled: false,
+      allowPrivateAddresses: true,
+      pollIntervalMs: 50,
+      retryBaseMs: 25,
+      retryWindowMs: 7_200_000,
+    });
+  });
+
+  it.each([
+    [{ WEBHOOK_ALLOW_PRIVATE: 'yes' }, 'WEBHOOK_ALLOW_PRIVATE must be true or false'],
+    [{ WEBHOOK_WORKER: 'yes' }, 'WEBHOOK_WORKER must be on or off'],
+    [{ WEBHOOK_POLL_INTERVAL: '0' }, 'WEBHOOK_POLL_INTERVAL must be a duration'],
+    [{ WEBHOOK_POLL_INTERVAL: 'often' }, 'WEBHOOK_POLL_INTERVAL must be a duration'],
+    [{ WEBHOOK_RETRY_BASE_MS: '0' }, 'WEBHOOK_RETRY_BASE_MS must be a whole number'],
+    [{ WEBHOOK_RETRY_BASE_MS: '1.5' }, 'WEBHOOK_RETRY_BASE_MS must be a whole number'],
+    [{ WEBHOOK_RETRY_WINDOW: '1w' }, 'WEBHOOK_RETRY_WINDOW must be a duration'],
+  ])('refuses %j, naming the variable', (env, message) => {
+    expect(() => readWebhooksConfig(env)).toThrow(message);
+  });
+});
+
+describe('parseDurationMs', () => {
+  it.each([
+    ['250ms', 250],
+    ['2s', 2000],
+    ['3', 3000],
+    ['1m', 60_000],
+  ])('reads %s as %i ms', (text, ms) => {
+    expect(parseDurationMs(text)).toBe(ms);
+  });
+
+  it.each(['0ms', '0', 'ms', '1.5s', ''])('refuses %j', (text) => {
+    expect(parseDurationMs(text)).toBeUndefined();
   });
 });

@@ -11,6 +11,7 @@ import { execute, select, toSqlDateTime } from '../database/sql.js';
 import { TransactionRunner } from '../database/transaction.runner.js';
 import { RegistrationMetrics } from '../metrics/registration-metrics.js';
 import { WaitlistService } from '../registrations/waitlist.service.js';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import type { CreateEventDto, UpdateEventDto } from './dto/event-input.dto.js';
 import { EVENT_COLUMNS, type EventDto, type EventRow, toEventDto } from './dto/event.dto.js';
 import type { ListEventsQueryDto } from './dto/list-events-query.dto.js';
@@ -40,6 +41,7 @@ export class EventsService {
     private readonly waitlist: WaitlistService,
     private readonly cache: ListCache,
     private readonly metrics: RegistrationMetrics,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   /** The public list never shows drafts; `mine=true` lists the caller's own events, drafts included. */
@@ -134,6 +136,7 @@ export class EventsService {
    */
   async update(id: number, dto: UpdateEventDto, caller: AuthenticatedUser): Promise<EventDto> {
     const { updated, promoted } = await this.transactions.run(async (manager) => {
+      const webhooks = await this.outbox.forEvent(manager, id);
       const event = await this.findOwned(manager, id, caller);
       if (dto.capacity !== undefined && dto.capacity < event.attendeesCount) {
         throw new ConflictException(
@@ -159,8 +162,14 @@ export class EventsService {
         dto.date_time !== undefined ? 'date_time' : 'timezone',
       );
       await manager.update(Event, { id }, changes);
-      const promoted = await this.waitlist.promote(manager, id, (changes.capacity ?? 0) - event.attendeesCount);
-      return { updated: await this.read(manager, id), promoted };
+      const seats = (changes.capacity ?? 0) - event.attendeesCount;
+      const promoted = await this.waitlist.promote(manager, id, seats, webhooks);
+      const updated = await this.read(manager, id);
+      await webhooks.record('event.updated', updated);
+      if (changes.status === 'cancelled' && event.status !== 'cancelled') {
+        await webhooks.record('event.cancelled', updated);
+      }
+      return { updated, promoted };
     });
     this.cache.forget();
     this.metrics.promoted(promoted);
@@ -169,7 +178,10 @@ export class EventsService {
 
   async remove(id: number, caller: AuthenticatedUser): Promise<void> {
     await this.transactions.run(async (manager) => {
+      const webhooks = await this.outbox.forEvent(manager, id);
       await this.findOwned(manager, id, caller);
+      // The event as it was, read before it goes (its registrations go with it, without webhooks of their own).
+      await webhooks.record('event.deleted', () => this.read(manager, id));
       await manager.delete(Event, { id });
     });
     this.cache.forget();

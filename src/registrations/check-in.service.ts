@@ -6,6 +6,7 @@ import { TransactionRunner } from '../database/transaction.runner.js';
 import { isVisibleTo, lockEvent } from '../events/event-access.js';
 import type { Event } from '../events/event.entity.js';
 import { type RegistrationDto, toRegistrationDto } from './dto/registration.dto.js';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { Registration } from './registration.entity.js';
 import { EVENT_NOT_FOUND, REGISTRATION_NOT_FOUND } from './registrations.service.js';
 
@@ -23,12 +24,15 @@ export const CANCELLED_EVENT_CHECK_IN = 'The event is cancelled: its registratio
  */
 @Injectable()
 export class CheckInService {
-  constructor(private readonly transactions: TransactionRunner) {}
+  constructor(
+    private readonly transactions: TransactionRunner,
+    private readonly outbox: WebhookOutbox,
+  ) {}
 
   /**
    * Sets `checked_in_at` on a confirmed registration that is not checked in
-   * yet. This is the one write of a check-in: whatever must happen with it
-   * (a `registration.checked_in` notification, say) belongs in this transaction.
+   * yet, and records the `registration.checked_in` webhook in the same
+   * transaction.
    */
   checkIn(eventId: number, registrationId: number, caller: AuthenticatedUser): Promise<RegistrationDto> {
     return this.transactions.run(async (manager) => {
@@ -48,7 +52,9 @@ export class CheckInService {
         throw new ConflictException(registration.status === 'waitlisted' ? WAITLISTED_CHECK_IN : ALREADY_CHECKED_IN);
       }
       await execute(manager, 'UPDATE events SET checked_in_count = checked_in_count + 1 WHERE id = ?', [eventId]);
-      return this.read(manager, eventId, registrationId);
+      const checkedIn = await this.read(manager, eventId, registrationId);
+      await this.outbox.record(manager, eventId, 'registration.checked_in', checkedIn);
+      return checkedIn;
     });
   }
 

@@ -13,6 +13,7 @@ import { TransactionRunner } from '../database/transaction.runner.js';
 import { isVisibleTo, lockEvent } from '../events/event-access.js';
 import { Event, type EventStatus } from '../events/event.entity.js';
 import { RegistrationMetrics } from '../metrics/registration-metrics.js';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { cancelTokenMatches, newCancelToken } from './cancel-token.js';
 import type { ListRegistrationsQueryDto } from './dto/list-registrations-query.dto.js';
 import type { RegisterForEventDto } from './dto/register-for-event.dto.js';
@@ -96,6 +97,7 @@ export class RegistrationsService {
     private readonly transactions: TransactionRunner,
     private readonly waitlist: WaitlistService,
     private readonly metrics: RegistrationMetrics,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   /**
@@ -112,6 +114,8 @@ export class RegistrationsService {
     const { token, hash } = newCancelToken();
     const registration = await this.counted(
       this.transactions.run(async (manager) => {
+        // Read before the event's row lock is taken, so as not to lengthen the wait of other registrations.
+        const webhooks = await this.outbox.forEvent(manager, eventId);
         const now = new Date();
         let status: RegistrationStatus = 'confirmed';
         if (!(await this.claimPlace(manager, eventId, now, 'confirmed'))) {
@@ -146,7 +150,9 @@ export class RegistrationsService {
           promotedAt: null,
           checkedInAt: null,
         });
-        return this.positioned(manager, created);
+        const positioned = await this.positioned(manager, created);
+        await webhooks.record('registration.created', () => toRegistrationDto(positioned));
+        return positioned;
       }),
     );
     return {
@@ -258,8 +264,13 @@ export class RegistrationsService {
    */
   async cancel(eventId: number, registrationId: number, credentials: RegistrationCredentials): Promise<void> {
     const promoted = await this.transactions.run(async (manager) => {
+      const webhooks = await this.outbox.forEvent(manager, eventId);
       const event = await lockEvent(manager, eventId);
       const registration = await this.authorised(manager, event, registrationId, credentials);
+      // As it was: a waitlisted registration's position is counted before its row goes.
+      const cancelled = webhooks.wants('registration.cancelled')
+        ? toRegistrationDto(await this.positioned(manager, registration))
+        : undefined;
       await manager.delete(Registration, { id: registration.id });
       await manager
         .createQueryBuilder()
@@ -276,7 +287,8 @@ export class RegistrationsService {
         })
         .where('id = :eventId', { eventId })
         .execute();
-      return registration.status === 'confirmed' ? this.waitlist.promote(manager, eventId, 1) : 0;
+      if (cancelled) await webhooks.record('registration.cancelled', cancelled);
+      return registration.status === 'confirmed' ? this.waitlist.promote(manager, eventId, 1, webhooks) : 0;
     });
     this.metrics.promoted(promoted);
   }

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager, SelectQueryBuilder } from 'typeorm';
+import { type EntityManager, In, type SelectQueryBuilder } from 'typeorm';
 import { Event } from '../events/event.entity.js';
+import type { EventWebhooks } from '../webhooks/webhook-outbox.js';
+import { toRegistrationDto } from './dto/registration.dto.js';
 import { Registration } from './registration.entity.js';
 
 /** A registration with its 1-based waitlist position (null once confirmed). */
@@ -15,10 +17,11 @@ export class WaitlistService {
   /**
    * Moves the oldest waitlisted registrations into free seats, at most
    * `seats` of them, keeping the event's counters equal to its rows (and
-   * moving its `updated_at`). The caller holds the event's lock (see
+   * moving its `updated_at`), and records a `registration.promoted` webhook
+   * for each (oldest first). The caller holds the event's lock (see
    * `lockEvent`).
    */
-  async promote(manager: EntityManager, eventId: number, seats: number): Promise<number> {
+  async promote(manager: EntityManager, eventId: number, seats: number, webhooks: EventWebhooks): Promise<number> {
     if (seats <= 0) return 0;
     const oldest = await manager.find(Registration, {
       select: { id: true },
@@ -45,6 +48,13 @@ export class WaitlistService {
       })
       .where('id = :eventId', { eventId })
       .execute();
+    if (webhooks.wants('registration.promoted')) {
+      const promoted = await manager.find(Registration, { where: { id: In(ids) }, order: { id: 'ASC' } });
+      await webhooks.record(
+        'registration.promoted',
+        ...promoted.map((registration) => toRegistrationDto(Object.assign(registration, { position: null }))),
+      );
+    }
     return ids.length;
   }
 

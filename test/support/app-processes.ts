@@ -65,7 +65,8 @@ export function startAppProcess(name: string, port: number, env: Record<string, 
   );
   const child = spawn(process.execPath, ['dist/src/main.js'], {
     cwd: ROOT,
-    env: { ...inherited, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, ...env },
+    // Webhooks are sent only by the processes that ask for it (on MySQL, every suite shares one database).
+    env: { ...inherited, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, WEBHOOK_WORKER: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const append = (chunk: Buffer) => {

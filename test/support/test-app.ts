@@ -41,6 +41,8 @@ export async function startApp(env: Record<string, string | undefined> = {}): Pr
     LOG_LEVEL: 'silent',
     // The suites send hundreds of requests from one address; the rate-limit suite turns them on.
     RATE_LIMIT: 'off',
+    // On MySQL every suite's app shares the run's database: only the webhook suite sends webhooks.
+    WEBHOOK_WORKER: 'off',
   });
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined) delete process.env[name];

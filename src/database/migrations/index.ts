@@ -4,6 +4,7 @@ import { CoveringListIndexes1764374400000 } from './1764374400000-covering-list-
 import { EventTimeZonesAndSync1764464400000 } from './1764464400000-event-time-zones-and-sync.js';
 import { IdempotencyKeys1764475200000 } from './1764475200000-idempotency-keys.js';
 import { CheckIn1764547200000 } from './1764547200000-check-in.js';
+import { Webhooks1764892800000 } from './1764892800000-webhooks.js';
 
 /** Every migration, oldest first; the app runs them at boot and the TypeORM CLI through `ormconfig.ts`. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   EventTimeZonesAndSync1764464400000,
   IdempotencyKeys1764475200000,
   CheckIn1764547200000,
+  Webhooks1764892800000,
 ];
