@@ -37,8 +37,9 @@ export async function serve(): Promise<void> {
   app
     .getHttpAdapter()
     .getInstance()
-    .addHook('onSend', async (_request, reply) => {
+    .addHook('onSend', (_request, reply, payload, done) => {
       if (shutdown.draining) reply.header('Connection', 'close');
+      done(null, payload);
     });
   await app.listen(port, host);
   logger.log(`Listening on http://${host}:${port}/api (docs at /api/docs)`, 'Bootstrap');

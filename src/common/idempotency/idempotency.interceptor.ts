@@ -59,14 +59,23 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   constructor(private readonly store: IdempotencyStore) {}
 
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+  /** Synchronous for the requests without a key (most of them): no promise on their path. */
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> | Promise<Observable<unknown>> {
     if (context.getType() !== 'http') return next.handle();
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest & { user?: AuthenticatedUser }>();
-    const reply = http.getResponse<FastifyReply>();
     if (!WRITE_METHODS.has(request.method)) return next.handle();
     const key = idempotencyKeyOf(request);
     if (key === undefined) return next.handle();
+    return this.withKey(request, http.getResponse<FastifyReply>(), key, next);
+  }
+
+  private async withKey(
+    request: FastifyRequest & { user?: AuthenticatedUser },
+    reply: FastifyReply,
+    key: string,
+    next: CallHandler,
+  ): Promise<Observable<unknown>> {
     // A guard held the request past its deadline: its client has a 503, so the work does not start.
     if (answeredByDeadline(request)) throw new ServiceUnavailableException();
 
@@ -108,26 +117,30 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   /** Installs the hook that stores each claimed request's answer before it leaves. After the request deadline's hooks. */
   recordAnswers(fastify: FastifyInstance): void {
-    fastify.addHook('onSend', async (request, reply, payload) => {
+    fastify.addHook('onSend', (request, reply, payload, done) => {
       const run = this.runs.get(request);
-      if (!run || run.settled) return payload;
-      if (answeredByDeadline(request)) {
-        run.answeredEarly = true;
-        if (run.outcome) void this.settleLate(run);
-        return payload;
-      }
-      run.settled = true;
-      const status = reply.statusCode;
-      const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null;
-      const settling = this.settle(
-        run.claim,
-        keeps(status) && body !== null ? answerOf(reply, status, body) : undefined,
+      if (!run || run.settled) return done(null, payload);
+      this.keepAnswer(request, reply, payload, run).then(
+        () => done(null, payload),
+        (error: Error) => done(error),
       );
-      // Not past the request deadline: if the database is slow, the answer leaves and the key stays
-      // claimed (a retry gets a 409) until its answer is stored or its lease ends.
-      await waitAtMost(settling, timeLeftOf(request));
-      return payload;
     });
+  }
+
+  /** Stores the answer of a claimed request (or releases its key), within the request's deadline. */
+  private async keepAnswer(request: FastifyRequest, reply: FastifyReply, payload: unknown, run: Run): Promise<void> {
+    if (answeredByDeadline(request)) {
+      run.answeredEarly = true;
+      if (run.outcome) void this.settleLate(run);
+      return;
+    }
+    run.settled = true;
+    const status = reply.statusCode;
+    const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null;
+    const settling = this.settle(run.claim, keeps(status) && body !== null ? answerOf(reply, status, body) : undefined);
+    // Not past the request deadline: if the database is slow, the answer leaves and the key stays
+    // claimed (a retry gets a 409) until its answer is stored or its lease ends.
+    await waitAtMost(settling, timeLeftOf(request));
   }
 
   private replay(reply: FastifyReply, response: StoredResponse): string | undefined {
