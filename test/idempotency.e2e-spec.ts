@@ -146,6 +146,14 @@ describe('Idempotency-Key', () => {
       expect(again.body.cancel_token).toBe(first.body.cancel_token);
       expect(again.body.registration.id).toBe(first.body.registration.id);
 
+      // The /api/v1 twin of the route is the same route.
+      const versioned = await t.http
+        .post(`/api/v1/events/${event.id}/register`)
+        .set('X-Forwarded-For', client)
+        .set('Idempotency-Key', key)
+        .send(body);
+      expectReplayOf(versioned, first);
+
       const capacity = await t.http.get(`/api/events/${event.id}/capacity`);
       expect(capacity.body).toMatchObject({ attendees_count: 1, waitlist_count: 0 });
     });

@@ -59,12 +59,12 @@ export interface RequestIdentity {
  * A user's keys are theirs whatever the route; an anonymous caller's are
  * shared by everyone behind the same address, so they are also told apart by
  * method and path. The route is the router's template with its parameters,
- * so a trailing slash or a percent-encoded digit does not make a request new.
+ * so a trailing slash or a percent-encoded digit does not make a request new,
+ * and a route's /api/v1/… twin is the same route.
  */
 export function identify(request: FastifyRequest, key: string, caller: AuthenticatedUser | undefined): RequestIdentity {
-  const target = `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]} ${canonicalJson(
-    request.params ?? {},
-  )}`;
+  const route = (request.routeOptions.url ?? request.url.split('?')[0]).replace(/^\/api\/v1(?=\/)/, '/api');
+  const target = `${request.method} ${route} ${canonicalJson(request.params ?? {})}`;
   const scope = caller ? `user:${caller.id}` : `ip:${clientAddressOf(request)}`;
   const material = `${scope}\n${caller ? '' : target}\n${key}`;
   const body = request.body === undefined ? '' : canonicalJson(request.body);
