@@ -8,7 +8,7 @@ import { CONFIGURATION_ERROR_EXIT_CODE } from './exit-codes.js';
  * V8 lets a busy heap grow to several times what survives a full collection
  * before it collects again; growing by half at most kept the peak RSS of two
  * loaded workers 140 MiB lower at no measured cost in throughput (README,
- * Performance). Set before anything is allocated, in every process.
+ * Performance). Set before the app is loaded, in every process.
  */
 setFlagsFromString('--heap-growing-percent=50');
 

@@ -54,9 +54,8 @@ export type RoutedRequest = IncomingMessage & { id?: string; routeTemplate?: str
           customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
             error || res.statusCode >= 500 ? 'error' : 'info',
         };
-        // JSON lines go to stdout asynchronously: lines logged while a write is under way are joined
-        // into the next one, where a synchronous write per line cost 8 % of a worker's CPU under load.
-        // pino flushes what is pending when the process exits.
+        // JSON lines go to stdout asynchronously, off the request's path: lines logged while a write
+        // is under way are joined into the next one. pino flushes what is pending when the process exits.
         return { pinoHttp: pretty ? options : [options, destination({ dest: 1, sync: false })] };
       },
     }),
