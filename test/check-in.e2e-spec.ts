@@ -1,7 +1,15 @@
 import type { Response, Test } from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createEvent, createUser, expectProblem, type TestUser, unique } from './support/fixtures.js';
+import {
+  bearer,
+  createEvent,
+  createUser,
+  expectProblem,
+  type Registration,
+  type TestUser,
+  unique,
+} from './support/fixtures.js';
 import { startApp, type TestApp } from './support/test-app.js';
 
 /**
@@ -14,18 +22,6 @@ import { startApp, type TestApp } from './support/test-app.js';
 const TO_THE_MILLISECOND = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UNKNOWN_ID = 2_000_000_000;
 const CSV_HEADER = 'id,name,email,status,position,created_at,promoted_at,checked_in_at';
-
-interface Registration {
-  id: number;
-  event_id: number;
-  name: string;
-  email: string;
-  status: 'confirmed' | 'waitlisted';
-  position: number | null;
-  created_at: string;
-  promoted_at: string | null;
-  checked_in_at: string | null;
-}
 
 interface Registrant {
   registration: Registration;

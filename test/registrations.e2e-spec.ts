@@ -1,6 +1,14 @@
 import type { Response, Test } from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, createEvent, createUser, expectProblem, type TestUser, unique } from './support/fixtures.js';
+import {
+  bearer,
+  createEvent,
+  createUser,
+  expectProblem,
+  type Registration,
+  type TestUser,
+  unique,
+} from './support/fixtures.js';
 import { startApp, type TestApp } from './support/test-app.js';
 
 /** The fields API.md shows for a registration. */
@@ -25,18 +33,6 @@ const WAITLISTED = 'Event is full; added to the waitlist';
 /** An id no event or registration has (well inside a 32-bit INT). */
 const UNKNOWN_ID = 2_000_000_000;
 const PAST = '2020-01-01T10:00:00Z';
-
-interface Registration {
-  id: number;
-  event_id: number;
-  name: string;
-  email: string;
-  status: 'confirmed' | 'waitlisted';
-  position: number | null;
-  created_at: string;
-  promoted_at: string | null;
-  checked_in_at: string | null;
-}
 
 /** A registration as its registrant knows it: what they sent, what came back and the cancel token. */
 interface Registrant {

@@ -41,6 +41,19 @@ export async function login(
   return { access: response.body.access, refresh: response.body.refresh };
 }
 
+/** A registration as the API represents it. */
+export interface Registration {
+  id: number;
+  event_id: number;
+  name: string;
+  email: string;
+  status: 'confirmed' | 'waitlisted';
+  position: number | null;
+  created_at: string;
+  promoted_at: string | null;
+  checked_in_at: string | null;
+}
+
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 /** A valid event body; the date is a year ahead unless overridden. */
