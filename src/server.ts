@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
 import { pino, stdTimeFunctions } from 'pino';
 import { AppModule } from './app.module.js';
+import { PinoLoggerService } from './common/logging/pino-logger.service.js';
 import { configureApp, createFastifyAdapter, NEST_APP_OPTIONS } from './app.setup.js';
 import { readAppConfig } from './config/app.config.js';
 import { readDatabaseConfig } from './config/database.config.js';
@@ -29,7 +29,7 @@ export async function serve(): Promise<void> {
     ...NEST_APP_OPTIONS,
     bufferLogs: true,
   });
-  const logger = app.get(Logger);
+  const logger = app.get(PinoLoggerService);
   app.useLogger(logger);
   await configureApp(app);
   const shutdown = stopOnSignals(app, logger, shutdownTimeoutMs);
@@ -54,7 +54,11 @@ const DRAIN_GRACE_MS = 1_000;
  * finish, close the database pool and exit 0. Requests still running at the
  * deadline are cut off and the exit code is 1.
  */
-function stopOnSignals(app: NestFastifyApplication, logger: Logger, deadlineMs: number): { draining: boolean } {
+function stopOnSignals(
+  app: NestFastifyApplication,
+  logger: PinoLoggerService,
+  deadlineMs: number,
+): { draining: boolean } {
   const state = { draining: false };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {

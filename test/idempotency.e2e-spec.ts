@@ -2,6 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RequestMethod } from '@nestjs/common';
+import { INTERCEPTORS_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
+import { ModulesContainer } from '@nestjs/core';
+import { IdempotencyInterceptor } from '../src/common/idempotency/idempotency.interceptor.js';
 import { IdempotencyStore } from '../src/common/idempotency/idempotency.store.js';
 import { toSqlDateTime } from '../src/database/sql.js';
 import { EventsService } from '../src/events/events.service.js';
@@ -489,5 +493,27 @@ describe('Idempotency-Key', () => {
       }
     }
     expect(writes).toBeGreaterThanOrEqual(10);
+  });
+
+  it('binds the interceptor to every write route, and to no read', () => {
+    let writes = 0;
+    for (const module of t.app.get(ModulesContainer).values()) {
+      for (const controller of module.controllers.values()) {
+        const prototype = (controller.metatype as { prototype: object }).prototype;
+        for (const name of Object.getOwnPropertyNames(prototype)) {
+          const handler = (prototype as Record<string, unknown>)[name];
+          if (typeof handler !== 'function') continue;
+          const method: unknown = Reflect.getMetadata(METHOD_METADATA, handler);
+          if (method === undefined) continue;
+          const interceptors = (Reflect.getMetadata(INTERCEPTORS_METADATA, handler) ?? []) as unknown[];
+          const isWrite = [RequestMethod.POST, RequestMethod.PUT, RequestMethod.PATCH, RequestMethod.DELETE].includes(
+            method as RequestMethod,
+          );
+          expect(interceptors.includes(IdempotencyInterceptor), `${controller.name}.${name}`).toBe(isWrite);
+          if (isWrite) writes++;
+        }
+      }
+    }
+    expect(writes).toBeGreaterThanOrEqual(15);
   });
 });

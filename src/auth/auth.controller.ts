@@ -7,6 +7,7 @@ import { DetailDto } from '../common/dto/detail.dto.js';
 import { ApiProblems } from '../common/problems/api-problems.decorator.js';
 import { AuthService } from './auth.service.js';
 import { LoginDto, LogoutDto, RefreshDto, TokenPairDto } from './dto/auth.dto.js';
+import { Idempotent } from '../common/idempotency/idempotent.decorator.js';
 
 @ApiTags('Users and tokens')
 @Controller()
@@ -17,6 +18,7 @@ export class AuthController {
   @Public({ ignoreToken: true })
   @RateLimit('login')
   @Post('login')
+  @Idempotent()
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: TokenPairDto, description: 'A new login session' })
   @ApiProblems(400, 401, 413, 415)
@@ -31,6 +33,7 @@ export class AuthController {
    */
   @Public({ ignoreToken: true })
   @Post('token/refresh')
+  @Idempotent()
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: TokenPairDto, description: 'The next access and refresh token of the session' })
   @ApiProblems(400, 401, 413, 415)
@@ -44,6 +47,7 @@ export class AuthController {
    * working. A refresh token in the body (the caller's own) ends its session too.
    */
   @Post('logout')
+  @Idempotent()
   @HttpCode(HttpStatus.OK)
   @ApiBearerAuth()
   @ApiOkResponse({ type: DetailDto, example: { detail: 'Successfully logged out' } })
@@ -55,6 +59,7 @@ export class AuthController {
 
   /** End every login session of the caller. */
   @Post('logout/all')
+  @Idempotent()
   @HttpCode(HttpStatus.OK)
   @ApiBearerAuth()
   @ApiOkResponse({ type: DetailDto, example: { detail: 'Successfully logged out of every session' } })

@@ -24,6 +24,7 @@ import { CreateEventDto, ReplaceEventDto, UpdateEventDto } from './dto/event-inp
 import { EventDto } from './dto/event.dto.js';
 import { ListEventsQueryDto } from './dto/list-events-query.dto.js';
 import { EventsService } from './events.service.js';
+import { Idempotent } from '../common/idempotency/idempotent.decorator.js';
 
 @ApiTags('Events')
 @ApiBearerAuth()
@@ -47,6 +48,7 @@ export class EventsController {
 
   /** Publish an event (or save a draft); the caller is its organizer. */
   @Post()
+  @Idempotent()
   @HttpCode(HttpStatus.CREATED)
   @ApiCreatedResponse({ type: EventDto })
   @ApiProblems(400, 401, 413, 415)
@@ -68,6 +70,7 @@ export class EventsController {
    * kept when left out. Read-only fields in the body are ignored.
    */
   @Put(':id')
+  @Idempotent()
   @ApiOkResponse({ type: EventDto })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415)
   replace(
@@ -80,6 +83,7 @@ export class EventsController {
 
   /** Change some of an event's fields (organizer only). */
   @Patch(':id')
+  @Idempotent()
   @ApiOkResponse({ type: EventDto })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415)
   update(
@@ -92,6 +96,7 @@ export class EventsController {
 
   /** Delete an event and its registrations (organizer only). */
   @Delete(':id')
+  @Idempotent()
   @ApiOkResponse({ type: DetailDto, example: { detail: 'Event deleted successfully' } })
   @ApiProblems(400, 401, 403, 404, 413, 415)
   async remove(@IdParam() id: number, @CurrentUser() caller: AuthenticatedUser): Promise<DetailDto> {

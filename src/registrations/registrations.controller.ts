@@ -27,6 +27,7 @@ import { RegisterForEventDto } from './dto/register-for-event.dto.js';
 import { CapacityDto, RegistrationCreatedDto, RegistrationDto, WaitlistDto } from './dto/registration.dto.js';
 import { RegistrationToken, WantsCsv } from './header.decorators.js';
 import { RegistrationsService } from './registrations.service.js';
+import { Idempotent } from '../common/idempotency/idempotent.decorator.js';
 
 const CSV_EXAMPLE =
   'id,name,email,status,position,created_at,promoted_at,checked_in_at\n' +
@@ -50,6 +51,7 @@ export class RegistrationsController {
   @Public()
   @RateLimit('eventRegistration')
   @Post('events/:id/register')
+  @Idempotent()
   @HttpCode(HttpStatus.CREATED)
   @ApiCreatedResponse({ type: RegistrationCreatedDto })
   @ApiProblems(400, 401, 404, 409, 413, 415)
@@ -122,6 +124,7 @@ export class RegistrationsController {
   /** Cancel a registration; a freed seat goes to the oldest waitlisted registration. */
   @Public()
   @Delete('events/:id/registrations/:rid')
+  @Idempotent()
   @ApiOkResponse({ type: DetailDto, example: { detail: 'Registration cancelled' } })
   @ApiProblems(400, 401, 403, 404, 413, 415)
   async cancel(
@@ -140,6 +143,7 @@ export class RegistrationsController {
    * a cancelled event is a 409.
    */
   @Post('events/:id/registrations/:rid/check-in')
+  @Idempotent()
   @HttpCode(HttpStatus.OK)
   @ApiOkResponse({ type: RegistrationDto })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415)
@@ -153,6 +157,7 @@ export class RegistrationsController {
 
   /** Undo a check-in (the event's organizer only): `checked_in_at` is null again; one not checked in is a 409. */
   @Delete('events/:id/registrations/:rid/check-in')
+  @Idempotent()
   @ApiOkResponse({ type: RegistrationDto })
   @ApiProblems(400, 401, 403, 404, 409, 413, 415)
   undoCheckIn(

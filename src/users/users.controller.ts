@@ -7,6 +7,7 @@ import { ApiProblems } from '../common/problems/api-problems.decorator.js';
 import { RegisterUserDto } from './dto/register-user.dto.js';
 import { MeDto, toMeDto, toUserDto, UserDto } from './dto/user.dto.js';
 import { UsersService } from './users.service.js';
+import { Idempotent } from '../common/idempotency/idempotent.decorator.js';
 
 @ApiTags('Users and tokens')
 @Controller()
@@ -17,6 +18,7 @@ export class UsersController {
   @Public({ ignoreToken: true })
   @RateLimit('signup')
   @Post('register')
+  @Idempotent()
   @HttpCode(HttpStatus.CREATED)
   @ApiCreatedResponse({ type: UserDto, description: 'The new account' })
   @ApiProblems(400, 409, 413, 415)

@@ -16,6 +16,7 @@ import {
   WebhookEndpointDto,
 } from './dto/webhook.dto.js';
 import { WebhooksService } from './webhooks.service.js';
+import { Idempotent } from '../common/idempotency/idempotent.decorator.js';
 
 @ApiTags('Webhooks')
 @ApiBearerAuth()
@@ -28,6 +29,7 @@ export class WebhooksController {
    * organize. The `secret` that signs every delivery is in this answer only.
    */
   @Post()
+  @Idempotent()
   @HttpCode(HttpStatus.CREATED)
   @ApiCreatedResponse({ type: WebhookEndpointCreatedDto })
   @ApiProblems(400, 401, 409, 413, 415)
@@ -54,6 +56,7 @@ export class WebhooksController {
 
   /** Delete one of your webhook endpoints and its deliveries log; nothing more is sent to it. */
   @Delete(':id')
+  @Idempotent()
   @ApiOkResponse({ type: DetailDto, example: { detail: 'Webhook endpoint deleted' } })
   @ApiProblems(400, 401, 404, 413, 415)
   async remove(@IdParam() id: number, @CurrentUser() caller: AuthenticatedUser): Promise<DetailDto> {

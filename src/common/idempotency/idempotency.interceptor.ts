@@ -22,9 +22,17 @@ const REPLAYED_HEADERS = ['content-type', 'location', 'link', 'x-total-count', '
 /** A retry of a request still running is told to wait this long; most finish within milliseconds. */
 const IN_FLIGHT_RETRY_AFTER_SECONDS = 1;
 
+/**
+ * The claimed requests, shared by every instance: each module that binds the
+ * interceptor (see `@Idempotent()`) has its own, and one `onSend` hook serves them all.
+ */
+const runs = new WeakMap<FastifyRequest, Run>();
+
 /** A claimed key, from the moment its request's handler starts until its answer is stored or the key released. */
 interface Run {
   claim: Claim;
+  /** The request's id, for the warning logged if its answer cannot be stored. */
+  reqId: string;
   /** The status the handler answers with when it succeeds (set by Nest before interceptors run). */
   successStatus: number;
   /** Once the handler has ended: its value, or that it failed. */
@@ -35,8 +43,8 @@ interface Run {
 }
 
 /**
- * `Idempotency-Key` on any POST, PUT, PATCH or DELETE (API.md), for every
- * route at once:
+ * `Idempotency-Key` on any POST, PUT, PATCH or DELETE (API.md), on every
+ * route bound with `@Idempotent()`:
  *
  * - before the handler (after authentication and the rate limits), the key is
  *   claimed for the caller, or the first answer is replayed
@@ -55,7 +63,6 @@ interface Run {
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
   private readonly logger = new Logger(IdempotencyInterceptor.name);
-  private readonly runs = new WeakMap<FastifyRequest, Run>();
 
   constructor(private readonly store: IdempotencyStore) {}
 
@@ -98,11 +105,17 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
     if (answeredByDeadline(request)) {
       // The deadline struck while the key was being claimed: the work does not start either.
-      await this.settle(outcome.claim, undefined);
+      await this.settle(outcome.claim, undefined, request.id);
       throw new ServiceUnavailableException();
     }
-    const run: Run = { claim: outcome.claim, successStatus: reply.statusCode, answeredEarly: false, settled: false };
-    this.runs.set(request, run);
+    const run: Run = {
+      claim: outcome.claim,
+      reqId: request.id,
+      successStatus: reply.statusCode,
+      answeredEarly: false,
+      settled: false,
+    };
+    runs.set(request, run);
     return next.handle().pipe(
       tap({
         next: (value) => (run.outcome = { ok: true, value }),
@@ -118,7 +131,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
   /** Installs the hook that stores each claimed request's answer before it leaves. After the request deadline's hooks. */
   recordAnswers(fastify: FastifyInstance): void {
     fastify.addHook('onSend', (request, reply, payload, done) => {
-      const run = this.runs.get(request);
+      const run = runs.get(request);
       if (!run || run.settled) return done(null, payload);
       this.keepAnswer(request, reply, payload, run).then(
         () => done(null, payload),
@@ -137,7 +150,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
     run.settled = true;
     const status = reply.statusCode;
     const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : null;
-    const settling = this.settle(run.claim, keeps(status) && body !== null ? answerOf(reply, status, body) : undefined);
+    const settling = this.settle(
+      run.claim,
+      keeps(status) && body !== null ? answerOf(reply, status, body) : undefined,
+      run.reqId,
+    );
     // Not past the request deadline: if the database is slow, the answer leaves and the key stays
     // claimed (a retry gets a 409) until its answer is stored or its lease ends.
     await waitAtMost(settling, timeLeftOf(request));
@@ -155,7 +172,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (run.settled) return;
     run.settled = true;
     const outcome = run.outcome;
-    if (!outcome?.ok || !keeps(run.successStatus)) return this.settle(run.claim, undefined);
+    if (!outcome?.ok || !keeps(run.successStatus)) return this.settle(run.claim, undefined, run.reqId);
     // What Fastify would have sent: the value serialised as JSON.
     const answer: StoredResponse =
       outcome.value === undefined
@@ -165,7 +182,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
             headers: { 'content-type': 'application/json; charset=utf-8' },
             body: JSON.stringify(outcome.value),
           };
-    await this.settle(run.claim, answer);
+    await this.settle(run.claim, answer, run.reqId);
   }
 
   /**
@@ -173,14 +190,15 @@ export class IdempotencyInterceptor implements NestInterceptor {
    * failure here (the database went away) does not hold back the answer,
    * which is sent anyway: the key then stays claimed until its lease ends.
    */
-  private async settle(claim: Claim, answer: StoredResponse | undefined): Promise<void> {
+  private async settle(claim: Claim, answer: StoredResponse | undefined, reqId: string): Promise<void> {
     try {
       if (answer) await this.store.store(claim, answer);
       else await this.store.release(claim);
     } catch (error) {
-      this.logger.warn(
-        `Could not ${answer ? 'store the answer for' : 'release'} an idempotency key: ${(error as Error).message}`,
-      );
+      this.logger.warn({
+        reqId,
+        msg: `Could not ${answer ? 'store the answer for' : 'release'} an idempotency key: ${(error as Error).message}`,
+      });
     }
   }
 }

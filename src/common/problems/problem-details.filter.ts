@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable, uniqueViolation } from '../../database/database-errors.js';
 import {
   DuplicateValueException,
@@ -85,10 +86,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const { httpAdapter } = this.adapterHost;
-    const response = host.switchToHttp().getResponse();
+    const http = host.switchToHttp();
+    const response = http.getResponse();
     const { problem, headers } = this.toProblem(exception);
     if (problem.status >= 500 && problem.status !== HttpStatus.SERVICE_UNAVAILABLE) {
-      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+      this.logger.error({
+        reqId: http.getRequest<FastifyRequest>().id,
+        msg: exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+      });
     }
     for (const [name, value] of Object.entries(headers)) httpAdapter.setHeader(response, name, value);
     httpAdapter.setHeader(response, 'Content-Type', PROBLEM_CONTENT_TYPE);

@@ -1,5 +1,6 @@
 import { type ExecutionContext, HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import type { FastifyRequest } from 'fastify';
 import { Reflector } from '@nestjs/core';
 import {
   ThrottlerGuard,
@@ -54,7 +55,10 @@ export class RateLimitGuard extends ThrottlerGuard {
       return await super.handleRequest(request);
     } catch (error) {
       if (error instanceof HttpException) throw error;
-      this.warnings.warn(`Rate limits unavailable, letting the request through: ${(error as Error).message}`);
+      this.warnings.warn({
+        reqId: request.context.switchToHttp().getRequest<FastifyRequest>().id,
+        msg: `Rate limits unavailable, letting the request through: ${(error as Error).message}`,
+      });
       return true;
     }
   }
