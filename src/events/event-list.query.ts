@@ -29,8 +29,10 @@ export interface EventListSql {
   /** Whether a filter on `status` lets its index lead. */
   byStatus: boolean;
   /**
-   * A sync client's list (`updated_since`, or ordered by `updated_at`): read
-   * fresh, never from the list cache, whose page of ids may be a second old.
+   * A sync client's list (`updated_since`): its page of ids is read fresh,
+   * never from the list cache, where it may be a second old; only its total
+   * may come from there. Ordering by `updated_at` alone is an ordering like
+   * the others.
    */
   sync: boolean;
 }
@@ -71,7 +73,7 @@ export function eventListSql(query: ListEventsQueryDto, viewerId: number | undef
     params,
     order: ORDER_BY[query.ordering],
     byStatus: Boolean(query.status),
-    sync: query.updated_since !== undefined || query.ordering.endsWith('updated_at'),
+    sync: query.updated_since !== undefined,
   };
 }
 

@@ -52,24 +52,35 @@ export class EventsService {
     const list = eventListSql(query, viewer?.id);
     const manager = this.dataSource.manager;
     const filterKey = `${list.filter}|${list.params.join('|')}`;
-    const remember = <T>(key: string, compute: () => Promise<T>) =>
-      list.sync ? compute() : this.cache.remember(key, compute);
-    const total = await remember(`total|${filterKey}`, async () => {
+    const offset = (query.page - 1) * query.page_size;
+    const countAll = async () => {
       const [{ total }] = await select<{ total: number | string }>(manager, eventCountSql(list), list.params);
       return Number(total);
-    });
-    const offset = (query.page - 1) * query.page_size;
-    const ids =
-      offset >= total
-        ? []
-        : await remember(`page|${filterKey}|${list.order}|${query.page_size}|${offset}`, async () => {
-            const page = await select<{ id: number }>(
-              manager,
-              eventPageIdsSql(list, isMysqlFamily(manager.connection)),
-              [...list.params, query.page_size, offset],
-            );
-            return page.map((row) => row.id);
-          });
+    };
+    const readIds = async () => {
+      const page = await select<{ id: number }>(manager, eventPageIdsSql(list, isMysqlFamily(manager.connection)), [
+        ...list.params,
+        query.page_size,
+        offset,
+      ]);
+      return page.map((row) => row.id);
+    };
+    let total: number;
+    let ids: number[];
+    if (list.sync) {
+      // A sync client's page of ids is always read fresh: one a second old could skip a change for good.
+      // Its total is exact when page 1 is not full, else counted (and remembered, as for any list).
+      const counted = () => this.cache.remember(`total|${filterKey}`, countAll);
+      ids = offset > 0 && offset >= (await counted()) ? [] : await readIds();
+      total =
+        offset === 0 && ids.length < query.page_size ? ids.length : Math.max(offset + ids.length, await counted());
+    } else {
+      total = await this.cache.remember(`total|${filterKey}`, countAll);
+      ids =
+        offset >= total
+          ? []
+          : await this.cache.remember(`page|${filterKey}|${list.order}|${query.page_size}|${offset}`, readIds);
+    }
     const rows = ids.length === 0 ? [] : await select<EventRow>(manager, eventsByIdSql(ids.length, list), ids);
     return new Paginated(rows.map(toEventDto), total, query.page, query.page_size);
   }
