@@ -102,17 +102,13 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only, nested 32 levels at most: any other body type is a 415.
   useJsonBodies(fastify);
+  const headers = securityHeaders();
   fastify.addHook('onRequest', (request, reply, done) => {
-    reply.header('X-Request-Id', request.id);
+    reply.headers(headers).header('X-Request-Id', request.id);
     done();
   });
   useAccessLog(fastify, app.get(PINO));
   app.get(HttpMetrics).observe(fastify);
-  const headers = securityHeaders();
-  fastify.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
-    done();
-  });
   const { corsOrigins, requestTimeoutMs } = readSecurityConfig();
   useRequestDeadline(fastify, requestTimeoutMs);
   // After the deadline's hooks: an answer is stored (or its key released) once its deadline is off.

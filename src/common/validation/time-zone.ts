@@ -102,6 +102,8 @@ export function fitsInZone(instant: Date, zone: string): boolean {
  * text always denotes the same instant.
  */
 export function formatInZone(instant: Date, zone: string): string {
+  // Most events are in UTC: no wall clock to work out (a list writes 50 of these).
+  if (UTC_NAMES.has(zone)) return `${instant.toISOString().slice(0, 19)}+00:00`;
   const { local, offset } = wallClock(instant, zone);
   const sign = offset < 0 ? '-' : '+';
   const abs = Math.abs(offset);

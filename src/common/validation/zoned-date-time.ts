@@ -36,5 +36,5 @@ export function parseZonedDateTime(value: unknown, precision: 'second' | 'millis
 
 /** `2025-02-15T10:00:00Z`: how the API writes `date_time`. */
 export function formatToSecond(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return `${date.toISOString().slice(0, 19)}Z`;
 }
