@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { CONFIGURATION_ERROR_EXIT_CODE, DATABASE_UNREACHABLE_EXIT_CODE } from './exit-codes.js';
 import { serveClusterMetrics } from './metrics/cluster-protocol.js';
+import { serveHashingSlots } from './users/hashing-slots.js';
 
 /** A worker that dies this soon after starting counts as a failed start. */
 const QUICK_DEATH_MS = 10_000;
@@ -11,8 +12,9 @@ const RESPAWN_DELAY_MS = 1_000;
 /**
  * The primary process of cluster mode: forks the workers (they share the
  * listening socket), replaces one that dies, gives up if they keep dying at
- * start, passes SIGTERM and SIGINT on so each worker shuts down itself, and
- * sums the workers' metrics for the one that serves a scrape.
+ * start, passes SIGTERM and SIGINT on so each worker shuts down itself,
+ * sums the workers' metrics for the one that serves a scrape, and hands out
+ * the password-hashing slots the workers share.
  */
 export function superviseWorkers(count: number): void {
   let stopping = false;
@@ -65,5 +67,6 @@ export function superviseWorkers(count: number): void {
   }
 
   serveClusterMetrics();
+  serveHashingSlots();
   for (let i = 0; i < count; i++) fork();
 }

@@ -227,6 +227,41 @@ describe('configured token lifetimes', () => {
   });
 });
 
+describe('a login flood', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    // A 1 s request deadline: a login waits half of it at most for a hashing slot.
+    t = await startApp({ REQUEST_TIMEOUT: '1s' });
+  });
+  afterAll(() => t.close());
+
+  it('answers the logins that find no hashing slot in time with 503 and Retry-After, and the rest as usual', async () => {
+    const user = await createUser(t.http);
+    const attempts = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        t.http.post('/api/login/').send({ username: user.username, password: user.password }),
+      ),
+    );
+    const statuses = attempts.map((res) => res.status);
+    expect(
+      statuses.filter((status) => status !== 200 && status !== 503),
+      statuses.join(),
+    ).toEqual([]);
+    expect(statuses).toContain(200);
+    const refused = attempts.filter((res) => res.status === 503);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const res of refused) {
+      expectProblem(res, 503);
+      expect(res.headers['retry-after']).toBe('1');
+    }
+    // Nothing is held: once the flood is over, a login goes through.
+    expect((await t.http.post('/api/login/').send({ username: user.username, password: user.password })).status).toBe(
+      200,
+    );
+  });
+});
+
 describe('POST /api/token/refresh/', () => {
   let t: TestApp;
   let user: TestUser;

@@ -68,6 +68,23 @@ describe('starting and stopping the app as processes', () => {
     const deadline = Date.now() + 30_000;
     while (listening().size < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(listening().size).toBe(2);
+    // The workers hash passwords in slots the primary hands out: simultaneous sign-ups and logins all go through.
+    const users = Array.from({ length: 6 }, (_, i) => ({
+      username: `cluster_${randomBytes(4).toString('hex')}_${i}`,
+      password: 'correct horse battery',
+    }));
+    const signUps = await Promise.all(
+      users.map((user) =>
+        client.request(app!.baseUrl, 'POST', '/api/register/', {
+          body: { ...user, email: `${user.username}@example.com` },
+        }),
+      ),
+    );
+    expect(signUps.map((res) => res.status)).toEqual(users.map(() => 201));
+    const logins = await Promise.all(
+      users.map((user) => client.request(app!.baseUrl, 'POST', '/api/login/', { body: user })),
+    );
+    expect(logins.map((res) => res.status)).toEqual(users.map(() => 200));
     app.child.kill('SIGTERM');
     expect(await exitCodeOf(app)).toBe(0);
   });

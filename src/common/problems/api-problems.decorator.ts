@@ -13,7 +13,7 @@ const WHEN: Record<number, string> = {
   414: 'A path parameter over 100 characters',
   415: 'Body not sent as application/json',
   429: 'Over a rate limit; see `Retry-After`',
-  503: 'Database unavailable; see `Retry-After`',
+  503: 'Database unavailable, or too many logins at once; see `Retry-After`',
 };
 
 const EXAMPLE_DETAIL: Record<number, string> = {
