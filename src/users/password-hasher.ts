@@ -20,13 +20,14 @@ export class PasswordHasher implements OnModuleInit {
   private dummyHash: string;
   private readonly slot = hashingSlot();
   /**
-   * How long a request waits for a slot: half its deadline, leaving the other
-   * half for the hash and the rest of the request. Past it, a 503.
+   * How long a request waits for a slot: until a second before its deadline
+   * (3 s by default), leaving that second for the hash and the rest of the
+   * request; half the deadline when it is under 2 s. Past it, a 503.
    */
   private readonly maxSlotWaitMs: number;
 
   constructor(@Inject(securityConfig.KEY) security: Pick<SecurityConfig, 'requestTimeoutMs'>) {
-    this.maxSlotWaitMs = security.requestTimeoutMs / 2;
+    this.maxSlotWaitMs = Math.max(security.requestTimeoutMs / 2, security.requestTimeoutMs - 1_000);
   }
 
   async onModuleInit(): Promise<void> {
