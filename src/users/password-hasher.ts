@@ -49,7 +49,11 @@ export class PasswordHasher implements OnModuleInit {
       return await this.slot(task, this.maxSlotWaitMs);
     } catch (error) {
       if (error instanceof NoFreeSlotError) {
-        throw new RetryLaterException('Too many logins at once; retry shortly.', HttpStatus.SERVICE_UNAVAILABLE, 1);
+        throw new RetryLaterException(
+          'Too many sign-ups and logins at once; retry shortly.',
+          HttpStatus.SERVICE_UNAVAILABLE,
+          1,
+        );
       }
       throw error;
     }
