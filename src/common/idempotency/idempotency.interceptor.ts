@@ -16,7 +16,6 @@ import type { AuthenticatedUser } from '../decorators/current-user.decorator.js'
 import { type Claim, IdempotencyStore, type StoredResponse } from './idempotency.store.js';
 import { identify, idempotencyKeyOf, REPLAYED_HEADER } from './request-identity.js';
 
-const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** The headers a replay repeats, besides the status and the body. */
 const REPLAYED_HEADERS = ['content-type', 'location', 'link', 'x-total-count', 'www-authenticate'];
 /** A retry of a request still running is told to wait this long; most finish within milliseconds. */
@@ -71,7 +70,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (context.getType() !== 'http') return next.handle();
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest & { user?: AuthenticatedUser }>();
-    if (!WRITE_METHODS.has(request.method)) return next.handle();
     const key = idempotencyKeyOf(request);
     if (key === undefined) return next.handle();
     return this.withKey(request, http.getResponse<FastifyReply>(), key, next);
