@@ -174,6 +174,20 @@ describe('TransactionRunner on MySQL', () => {
     expect(attempts).toHaveBeenCalledTimes(3);
   });
 
+  it('runs a single statement again after a lock conflict rolled it back, each time on a fresh connection', async () => {
+    const { runner, attempts, queryRunners } = failingWith();
+    const conflicts = ['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'];
+    const statement = vi.fn(async () => {
+      const code = conflicts.shift();
+      if (code) throw Object.assign(new Error(code), { code });
+      return 'done';
+    });
+    await expect(runner.runStatement(statement)).resolves.toBe('done');
+    expect(statement).toHaveBeenCalledTimes(3);
+    expect(attempts).toHaveBeenCalledTimes(3);
+    expect(queryRunners.every((queryRunner) => queryRunner.release.mock.calls.length === 1)).toBe(true);
+  });
+
   it('does not retry other errors', async () => {
     const { runner, attempts } = failingWith('ER_DUP_ENTRY');
     await expect(runner.run(async () => 'done')).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });

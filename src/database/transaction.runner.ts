@@ -49,18 +49,25 @@ export class TransactionRunner {
 
   run<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const until = Date.now() + this.writeTimeMs;
-    if (!this.serialised) return this.retryingLockConflicts(work, until);
+    if (!this.serialised) return this.retryingLockConflicts(() => this.transactionUntil(work, until), until);
     return this.inTurn(() => this.whileSqliteBusy(() => this.dataSource.transaction(work), until));
   }
 
   /**
-   * A write made of one statement, atomic on its own: it is sent without
-   * BEGIN and COMMIT (two round trips fewer). On SQLite it still waits for
+   * A write made of one statement, atomic on its own (or of a procedure call
+   * that begins and commits its own transaction): it is sent without BEGIN
+   * and COMMIT (two round trips fewer), and retried like a transaction after
+   * a lock conflict, which rolled it back whole. On SQLite it still waits for
    * its turn, so it never lands inside another request's transaction.
    */
   runStatement<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const until = Date.now() + this.writeTimeMs;
-    if (!this.serialised) return this.onOwnConnection(until, (queryRunner) => work(queryRunner.manager));
+    if (!this.serialised) {
+      return this.retryingLockConflicts(
+        () => this.onOwnConnection(until, (queryRunner) => work(queryRunner.manager)),
+        until,
+      );
+    }
     return this.inTurn(() => this.whileSqliteBusy(() => work(this.dataSource.manager), until));
   }
 
@@ -89,14 +96,14 @@ export class TransactionRunner {
     }
   }
 
-  private async retryingLockConflicts<T>(work: (manager: EntityManager) => Promise<T>, until: number): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
+  private async retryingLockConflicts<T>(attempt: () => Promise<T>, until: number): Promise<T> {
+    for (let attempts = 1; ; attempts++) {
       try {
-        return await this.transactionUntil(work, until);
+        return await attempt();
       } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || !isLockConflict(error) || Date.now() >= until) throw error;
+        if (attempts >= MAX_ATTEMPTS || !isLockConflict(error) || Date.now() >= until) throw error;
         // Back off a little, with jitter, so the transactions that collided do not collide again.
-        await sleep(attempt * 10 + Math.random() * 20);
+        await sleep(attempts * 10 + Math.random() * 20);
       }
     }
   }

@@ -8,6 +8,7 @@ import type { PageQueryDto } from '../common/pagination/page-query.dto.js';
 import { Paginated } from '../common/pagination/paginated.js';
 import { DuplicateValueException, UnauthenticatedException } from '../common/problems/problem.exceptions.js';
 import { uniqueViolation } from '../database/database-errors.js';
+import { isMysqlFamily } from '../database/dialect.js';
 import { execute, fromSqlDateTime, select, toSqlDateTime } from '../database/sql.js';
 import { TransactionRunner } from '../database/transaction.runner.js';
 import { isVisibleTo, lockEvent } from '../events/event-access.js';
@@ -76,6 +77,38 @@ function filteredTotal(event: CountersRow, { status, checked_in }: RegistrationF
   return (status === 'waitlisted' ? 0 : confirmed) + (status === 'confirmed' ? 0 : waitlisted);
 }
 
+/** A registration's row as it is first written, before it has an id and a place. */
+type NewRegistration = Pick<Registration, 'eventId' | 'userId' | 'name' | 'email' | 'cancelTokenHash' | 'createdAt'>;
+
+function registrationOf(row: NewRegistration, id: number, status: RegistrationStatus): Registration {
+  return Object.assign(new Registration(), { ...row, id, status, promotedAt: null, checkedInAt: null });
+}
+
+/** What `register_for_event` answers: the new registration, or nulls when the event is closed. */
+interface PlacedRow {
+  id: number | null;
+  status: RegistrationStatus | null;
+}
+
+/** MySQL: the seat or waitlist place and the row, in the caller's transaction or (`ownTransaction`) its own. */
+async function callRegisterProcedure(
+  manager: EntityManager,
+  row: NewRegistration,
+  ownTransaction: boolean,
+): Promise<PlacedRow> {
+  // A CALL answers with the procedure's result set, then the call's own status.
+  const [[placed]] = await select<PlacedRow[]>(manager, 'CALL register_for_event(?, ?, ?, ?, ?, ?, ?)', [
+    row.eventId,
+    row.userId,
+    row.name,
+    row.email,
+    row.cancelTokenHash,
+    toSqlDateTime(row.createdAt),
+    ownTransaction ? 1 : 0,
+  ]);
+  return placed;
+}
+
 /** Who asks for one registration: a caller with a token, the holder of its cancel token, or both. */
 export interface RegistrationCredentials {
   caller?: AuthenticatedUser;
@@ -112,49 +145,15 @@ export class RegistrationsService {
     caller?: AuthenticatedUser,
   ): Promise<RegistrationCreatedDto> {
     const { token, hash } = newCancelToken();
-    const registration = await this.counted(
-      this.transactions.run(async (manager) => {
-        // Read before the event's row lock is taken, so as not to lengthen the wait of other registrations.
-        const webhooks = await this.outbox.forEvent(manager, eventId);
-        const now = new Date();
-        let status: RegistrationStatus = 'confirmed';
-        if (!(await this.claimPlace(manager, eventId, now, 'confirmed'))) {
-          if (!(await this.claimPlace(manager, eventId, now, 'waitlisted'))) {
-            throw await this.whyClosed(manager, eventId, caller);
-          }
-          status = 'waitlisted';
-        }
-        let id: number;
-        try {
-          ({ insertId: id } = await execute(
-            manager,
-            'INSERT INTO registrations (event_id, user_id, name, email, status, cancel_token_hash, created_at) ' +
-              'VALUES (?, ?, ?, ?, ?, ?, ?)',
-            [eventId, caller?.id ?? null, dto.name, dto.email, status, hash, toSqlDateTime(now)],
-          ));
-        } catch (error) {
-          if (uniqueViolation(error)) {
-            throw new DuplicateValueException({ email: 'This email is already registered for this event.' });
-          }
-          throw error;
-        }
-        const created = Object.assign(new Registration(), {
-          id,
-          eventId,
-          userId: caller?.id ?? null,
-          name: dto.name,
-          email: dto.email,
-          status,
-          cancelTokenHash: hash,
-          createdAt: now,
-          promotedAt: null,
-          checkedInAt: null,
-        });
-        const positioned = await this.positioned(manager, created);
-        await webhooks.record('registration.created', () => toRegistrationDto(positioned));
-        return positioned;
-      }),
-    );
+    const row: NewRegistration = {
+      eventId,
+      userId: caller?.id ?? null,
+      name: dto.name,
+      email: dto.email,
+      cancelTokenHash: hash,
+      createdAt: new Date(),
+    };
+    const registration = await this.counted(this.place(row, caller));
     return {
       detail:
         registration.status === 'confirmed'
@@ -322,26 +321,92 @@ export class RegistrationsService {
   }
 
   /**
-   * Counts one more seat taken (only while one is free) or one more in the
-   * waitlist, if the event is open: active and still to come, and moves its
-   * `updated_at` (the counters are part of the event). One statement,
-   * which also takes the event's row lock for the rest of the transaction.
+   * Takes a seat or waitlist place and writes the registration, with the
+   * webhook deliveries it causes, in one transaction. Every registration for
+   * an event holds the event's row lock from its seat to its commit, so that
+   * hold is kept short: on MySQL the seat and the row are one call of the
+   * `register_for_event` procedure, which also commits when there is no
+   * delivery to record (one round trip; its migration gives the figures).
    */
-  private async claimPlace(
+  private async place(row: NewRegistration, caller?: AuthenticatedUser): Promise<PositionedRegistration> {
+    try {
+      return await (isMysqlFamily(this.registrations.manager.connection)
+        ? this.placeByProcedure(row, caller)
+        : this.placeStepByStep(row, caller));
+    } catch (error) {
+      if (uniqueViolation(error)) {
+        throw new DuplicateValueException({ email: 'This email is already registered for this event.' });
+      }
+      throw error;
+    }
+  }
+
+  private async placeByProcedure(row: NewRegistration, caller?: AuthenticatedUser): Promise<PositionedRegistration> {
+    const pool = this.registrations.manager;
+    // Read outside the transaction: it takes no lock, and a subscription made meanwhile is missed either way.
+    const webhooks = await this.outbox.forEvent(pool, row.eventId);
+    if (!webhooks.wants('registration.created')) {
+      const placed = await this.transactions.runStatement((manager) => callRegisterProcedure(manager, row, true));
+      return this.placedRegistration(pool, row, placed, caller);
+    }
+    return this.transactions.run(async (manager) => {
+      const placed = await callRegisterProcedure(manager, row, false);
+      const registration = await this.placedRegistration(manager, row, placed, caller);
+      await this.outbox.record(manager, row.eventId, 'registration.created', () => toRegistrationDto(registration));
+      return registration;
+    });
+  }
+
+  /** The registration the procedure wrote, with its waitlist position, or why it wrote none. */
+  private async placedRegistration(
     manager: EntityManager,
-    eventId: number,
-    now: Date,
-    place: RegistrationStatus,
-  ): Promise<boolean> {
+    row: NewRegistration,
+    placed: PlacedRow,
+    caller?: AuthenticatedUser,
+  ): Promise<PositionedRegistration> {
+    if (placed.id === null || placed.status === null) throw await this.whyClosed(manager, row.eventId, caller);
+    return this.positioned(manager, registrationOf(row, placed.id, placed.status));
+  }
+
+  /** SQLite, which has no procedures (nor round trips): the same steps, one statement each. */
+  private placeStepByStep(row: NewRegistration, caller?: AuthenticatedUser): Promise<PositionedRegistration> {
+    return this.transactions.run(async (manager) => {
+      const webhooks = await this.outbox.forEvent(manager, row.eventId);
+      const status = await this.claimPlace(manager, row.eventId, row.createdAt);
+      if (status === null) throw await this.whyClosed(manager, row.eventId, caller);
+      const { insertId } = await execute(
+        manager,
+        'INSERT INTO registrations (event_id, user_id, name, email, status, cancel_token_hash, created_at) ' +
+          'VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [row.eventId, row.userId, row.name, row.email, status, row.cancelTokenHash, toSqlDateTime(row.createdAt)],
+      );
+      const registration = await this.positioned(manager, registrationOf(row, insertId, status));
+      await webhooks.record('registration.created', () => toRegistrationDto(registration));
+      return registration;
+    });
+  }
+
+  /**
+   * Counts one more seat taken (only while one is free), else one more in the
+   * waitlist, if the event is open: active and still to come, and moves its
+   * `updated_at` (the counters are part of the event). The first UPDATE takes
+   * the event's row lock for the rest of the transaction. Null when the event
+   * is closed. The rules of the MySQL procedure, which must stay the same.
+   */
+  private async claimPlace(manager: EntityManager, eventId: number, now: Date): Promise<RegistrationStatus | null> {
     const at = toSqlDateTime(now);
-    const { affected } = await execute(
+    const seat = await execute(
       manager,
-      place === 'confirmed'
-        ? "UPDATE events SET attendees_count = attendees_count + 1, updated_at = ? WHERE id = ? AND status = 'active' AND date_time > ? AND attendees_count < capacity"
-        : "UPDATE events SET waitlist_count = waitlist_count + 1, updated_at = ? WHERE id = ? AND status = 'active' AND date_time > ?",
+      "UPDATE events SET attendees_count = attendees_count + 1, updated_at = ? WHERE id = ? AND status = 'active' AND date_time > ? AND attendees_count < capacity",
       [at, eventId, at],
     );
-    return affected > 0;
+    if (seat.affected > 0) return 'confirmed';
+    const place = await execute(
+      manager,
+      "UPDATE events SET waitlist_count = waitlist_count + 1, updated_at = ? WHERE id = ? AND status = 'active' AND date_time > ?",
+      [at, eventId, at],
+    );
+    return place.affected > 0 ? 'waitlisted' : null;
   }
 
   /** After a refused registration: the event is unknown or hidden (404), or not open (409). */

@@ -5,6 +5,7 @@ import { EventTimeZonesAndSync1764464400000 } from './1764464400000-event-time-z
 import { IdempotencyKeys1764475200000 } from './1764475200000-idempotency-keys.js';
 import { CheckIn1764547200000 } from './1764547200000-check-in.js';
 import { Webhooks1764892800000 } from './1764892800000-webhooks.js';
+import { RegisterProcedure1764979200000 } from './1764979200000-register-procedure.js';
 
 /** Every migration, oldest first; the app runs them at boot and the TypeORM CLI through `ormconfig.ts`. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   IdempotencyKeys1764475200000,
   CheckIn1764547200000,
   Webhooks1764892800000,
+  RegisterProcedure1764979200000,
 ];
