@@ -502,6 +502,13 @@ describe('registrations, capacity and waitlist', () => {
       expectProblem(await register(UNKNOWN_ID, person()), 404);
     });
 
+    it.each(['0', '-1', '2147483648', '4294967296', '99999999999999999999', '-2147483649'])(
+      'answers 404, not a 500, for the event id %s outside the ids',
+      async (id) => {
+        expectProblem(await register(id, person()), 404);
+      },
+    );
+
     it.each(['abc', '12abc', '1.5'])('answers 400 for the non-numeric event id %j', async (id) => {
       expectProblem(await register(id, person()), 400);
     });

@@ -90,12 +90,17 @@ interface PlacedRow {
   status: RegistrationStatus | null;
 }
 
+/** The largest id an `int` column holds: the procedure refuses an argument beyond its range. */
+const MAX_ID = 2_147_483_647;
+
 /** MySQL: the seat or waitlist place and the row, in the caller's transaction or (`ownTransaction`) its own. */
 async function callRegisterProcedure(
   manager: EntityManager,
   row: NewRegistration,
   ownTransaction: boolean,
 ): Promise<PlacedRow> {
+  // No event has an id outside 1..MAX_ID (the path accepts any integer).
+  if (!(row.eventId >= 1 && row.eventId <= MAX_ID)) return { id: null, status: null };
   // A CALL answers with the procedure's result set, then the call's own status.
   const [[placed]] = await select<PlacedRow[]>(manager, 'CALL register_for_event(?, ?, ?, ?, ?, ?, ?)', [
     row.eventId,
