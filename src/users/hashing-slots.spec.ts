@@ -2,15 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { hashesAtOnce, hashingSlot, NoFreeSlotError, SlotQueue } from './hashing-slots.js';
 
 describe('SlotQueue', () => {
-  /** Asks for a slot for `owner`, recording the order in which slots are granted. */
-  function asker(queue: SlotQueue<string>, granted: string[]) {
-    return (owner: string, label = owner) => queue.acquire(owner, () => granted.push(label));
+  /** A queue of `slots`, with `ask` to request a slot for `owner` and `granted` recording the order of the grants. */
+  function queueOf(slots: number) {
+    const granted: string[] = [];
+    const queue = new SlotQueue<string>(slots);
+    const ask = (owner: string, label = owner) => queue.acquire(owner, () => granted.push(label));
+    return { queue, granted, ask };
   }
 
   it('grants as many slots as it has, then the others first come, first served', () => {
-    const granted: string[] = [];
-    const queue = new SlotQueue<string>(2);
-    const ask = asker(queue, granted);
+    const { queue, granted, ask } = queueOf(2);
     ask('a', 'a1');
     ask('b', 'b1');
     ask('a', 'a2');
@@ -24,9 +25,7 @@ describe('SlotQueue', () => {
   });
 
   it('takes back the slots of an owner that went away, and drops its waiting requests', () => {
-    const granted: string[] = [];
-    const queue = new SlotQueue<string>(1);
-    const ask = asker(queue, granted);
+    const { queue, granted, ask } = queueOf(1);
     ask('gone', 'gone1');
     ask('gone', 'gone2');
     ask('alive');
@@ -37,9 +36,7 @@ describe('SlotQueue', () => {
   });
 
   it('ignores a release from an owner that holds nothing', () => {
-    const granted: string[] = [];
-    const queue = new SlotQueue<string>(1);
-    const ask = asker(queue, granted);
+    const { queue, granted, ask } = queueOf(1);
     ask('a');
     ask('b');
     queue.release('b');
